@@ -1,0 +1,93 @@
+"""Regenerate the reference parts of docs/ from the code: settings, CLI, error codes.
+
+Run `make docs` after adding a setting, a command or an error code; the test suite
+fails while any of them is undocumented.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bluelamp.cli import app
+from bluelamp.cli.reference import walk
+from bluelamp.errors import CATALOGUE
+from bluelamp.settings import Settings
+from bluelamp.web.errors import status_for
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def settings_md() -> str:
+    lines = [
+        "# Settings reference",
+        "",
+        "Bluelamp reads its settings from environment variables with the prefix `BLUELAMP_`, once at",
+        "start-up. `bluelamp settings` prints the current values (secrets masked).",
+        "",
+        "| variable | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        if hasattr(default, "get_secret_value"):
+            default = "(secret)"
+        shown = "" if default is None else str(default)
+        lines.append(f"| `BLUELAMP_{name.upper()}` | `{shown}` | {field.description} |")
+    return "\n".join(lines) + "\n"
+
+
+def cli_md() -> str:
+    lines = [
+        "# Command-line reference",
+        "",
+        "Every command takes `--help`. Errors print one line starting `error:` on stderr and exit",
+        "non-zero (1 for a refused operation, 2 for a usage mistake).",
+        "",
+    ]
+    for command in walk(app):
+        lines.append(f"## `{command.path}`")
+        lines.append("")
+        lines.append(command.help or "")
+        lines.append("")
+        if command.params:
+            for names, help_text in command.params:
+                lines.append(f"- `{names}`: {help_text}")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def errors_md() -> str:
+    lines = [
+        "# Error codes",
+        "",
+        "Every API error is an RFC 9457 problem details document (`application/problem+json`):",
+        "",
+        "```json",
+        '{"type": "/errors/not_found", "title": "Not found", "status": 404,',
+        ' "detail": "no incident SP-20261128-0042", "instance": "/api/v1/incidents/SP-20261128-0042",',
+        ' "code": "not_found"}',
+        "```",
+        "",
+        "`code` is stable: match on it, not on `title` or `detail`. Field errors add",
+        '`"errors": [{"field": ..., "message": ...}]`. Pages show the same message next to the',
+        "field; the CLI prints `error: <detail>` on one line and exits non-zero.",
+        "",
+        "| code | HTTP status | meaning |",
+        "|---|---|---|",
+    ]
+    for entry in sorted(CATALOGUE.entries.values(), key=lambda e: e.code):
+        status = 405 if entry.code == "method_not_allowed" else status_for(entry.kind("x"))
+        lines.append(f"| `{entry.code}` | {status} | {entry.meaning} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    for name, render in [("settings.md", settings_md), ("cli.md", cli_md), ("errors.md", errors_md)]:
+        (DOCS / name).write_text(render())
+        print(f"wrote docs/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

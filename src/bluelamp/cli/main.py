@@ -1,0 +1,65 @@
+"""The root command and error handling."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+try:  # Typer 0.2x ships its own copy of Click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older Typer uses Click itself
+    from click import exceptions as click_exceptions
+
+from bluelamp.cli import db as db_commands
+from bluelamp.cli import forces as force_commands
+from bluelamp.cli import system as system_commands
+from bluelamp.cli.context import CliContext
+from bluelamp.errors import BluelampError
+
+app = typer.Typer(
+    name="bluelamp",
+    help="Bluelamp: an open-source policing operations platform.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(ctx: typer.Context) -> None:
+    """Bluelamp: an open-source policing operations platform."""
+    ctx.obj = CliContext()
+
+
+system_commands.register(app)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(force_commands.app, name="force")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run a command; print one line and exit non-zero on any error."""
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="bluelamp")
+    except BluelampError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    except click_exceptions.NoArgsIsHelpError as exc:
+        print(exc.ctx.get_help() if exc.ctx else "see `bluelamp --help`")
+        return 2
+    except click_exceptions.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "bluelamp"
+        print(f"error: {exc.format_message()} (see `{command} --help`)", file=sys.stderr)
+        return 2
+    except typer.Abort:
+        print("error: aborted", file=sys.stderr)
+        return 1
+    except typer.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""`bluelamp serve`, `bluelamp demo` and `bluelamp settings`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("demo")(demo)
+    app.command("settings")(show_settings)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default BLUELAMP_HOST)")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on (default BLUELAMP_PORT)", min=1, max=65535)
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default BLUELAMP_WORKERS)", min=1)] = None,
+) -> None:
+    """Serve Bluelamp over HTTP (migrates a new SQLite file first)."""
+    from bluelamp.web import server
+
+    cli = ctx.obj
+    settings = cli.settings.model_copy(
+        update={k: v for k, v in {"host": host, "port": port, "workers": workers}.items() if v is not None}
+    )
+    database = server.prepare(settings)
+    cli.console.print(f"Bluelamp is serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
+    server.run(settings, database)
+
+
+def demo(
+    ctx: typer.Context,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding")] = True,
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on", min=1, max=65535)] = None,
+) -> None:
+    """Set up the demo forces (migrating the database first), then serve."""
+    from bluelamp.sim.demo import seed_demo
+    from bluelamp.storage import migrate
+    from bluelamp.web import server
+
+    cli = ctx.obj
+    settings = cli.settings.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None})
+    if serve_after:
+        server.check_port_free(settings.host, settings.port)
+    database = cli.database
+    database.check_writable()
+    database.check()
+    migrate.upgrade(database)
+    with database.unit_of_work() as session:
+        report = seed_demo(session, cli.clock)
+    for line in report.created:
+        cli.console.print(f"created {line}")
+    for line in report.kept:
+        cli.console.print(f"kept {line} (already there)")
+    if serve_after:
+        cli.console.print(f"Bluelamp demo is serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
+        server.run(settings, database)
+
+
+def show_settings(ctx: typer.Context) -> None:
+    """Show every setting, its current value (secrets masked) and what it does."""
+    cli = ctx.obj
+    table = Table("environment variable", "value", "meaning", show_lines=False)
+    for name, value, description in cli.settings.described():
+        table.add_row(name, value, description)
+    cli.console.print(table)

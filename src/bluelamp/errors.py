@@ -1,0 +1,151 @@
+"""The error tree. Every failure Bluelamp reports has a stable string code.
+
+Capabilities subclass these kinds; ``web/errors.py`` alone maps a kind to an HTTP
+status, and the CLI prints ``error: <message>`` on one line and exits non-zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field of an input: where it is and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class BluelampError(Exception):
+    """Base of every error Bluelamp raises on purpose."""
+
+    code: str = "error"
+    title: str = "Something went wrong"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        problems: list[FieldProblem] | None = None,
+        extra: dict | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.problems = problems or []
+        self.extra = extra or {}
+
+
+class InvalidInput(BluelampError):
+    """The input is malformed or breaks a rule of its shape."""
+
+    code = "input.invalid"
+    title = "The input is not valid"
+
+
+class NotFound(BluelampError):
+    """No such record, or one the caller may not see (the two answer alike)."""
+
+    code = "not_found"
+    title = "Not found"
+
+
+class Conflict(BluelampError):
+    """The request clashes with the current state (a duplicate, an illegal change)."""
+
+    code = "conflict"
+    title = "Conflict with the current state"
+
+
+class Unauthenticated(BluelampError):
+    """The caller is not signed in, or their credentials are not valid."""
+
+    code = "access.unauthenticated"
+    title = "Sign-in required"
+
+
+class Denied(BluelampError):
+    """The caller is signed in but may not do this."""
+
+    code = "access.denied"
+    title = "Not allowed"
+
+
+class TooLarge(BluelampError):
+    """The request body or batch is over the limit."""
+
+    code = "input.too_large"
+    title = "Too large"
+
+
+class RateLimited(BluelampError):
+    """Too many requests in too short a time."""
+
+    code = "rate_limited"
+    title = "Too many requests"
+
+
+class Unavailable(BluelampError):
+    """A dependency (the database, a router) cannot be reached."""
+
+    code = "unavailable"
+    title = "Service unavailable"
+
+
+class ConfigError(BluelampError):
+    """Bluelamp cannot start with this configuration."""
+
+    code = "config.invalid"
+    title = "Configuration error"
+
+
+@dataclass(frozen=True)
+class ErrorCode:
+    """A documented error code."""
+
+    code: str
+    kind: type[BluelampError]
+    meaning: str
+
+
+@dataclass
+class ErrorCatalogue:
+    """Every stable code Bluelamp can answer with, for docs/errors.md and /errors/{code}."""
+
+    entries: dict[str, ErrorCode] = field(default_factory=dict)
+
+    def register(self, code: str, kind: type[BluelampError], meaning: str) -> str:
+        self.entries[code] = ErrorCode(code, kind, meaning)
+        return code
+
+
+CATALOGUE = ErrorCatalogue()
+for _code, _kind, _meaning in [
+    ("error", BluelampError, "An unexpected error; the server log has the details."),
+    ("input.invalid", InvalidInput, "A field is missing or malformed; `errors` lists each field and what is wrong."),
+    ("input.too_large", TooLarge, "The request body or batch is over the limit."),
+    ("not_found", NotFound, "No such resource, or one you may not see: the two answer alike."),
+    ("conflict", Conflict, "The request clashes with the current state."),
+    ("method_not_allowed", InvalidInput, "The path exists but not with this HTTP method."),
+    ("access.unauthenticated", Unauthenticated, "Sign in, or send a valid bearer token."),
+    ("access.denied", Denied, "You are signed in but your roles do not allow this action."),
+    ("rate_limited", RateLimited, "Too many requests; wait and try again."),
+    ("unavailable", Unavailable, "A dependency such as the database cannot be reached."),
+    ("config.invalid", ConfigError, "A setting is malformed or points at something unusable."),
+    ("config.database_url", ConfigError, "BLUELAMP_DATABASE_URL is malformed or names an unsupported database."),
+    ("config.database_readonly", ConfigError, "The SQLite database file or its folder cannot be written."),
+    ("config.database_missing", ConfigError, "There is no database file yet; run `bluelamp db upgrade`."),
+    ("config.schema_outdated", ConfigError, "The database schema is older than the code; run `bluelamp db upgrade`."),
+    ("config.port_in_use", ConfigError, "The port `bluelamp serve` should listen on is taken."),
+    ("config.listen", ConfigError, "The address `bluelamp serve` should listen on cannot be used."),
+    ("force.exists", Conflict, "A force with that id already exists."),
+    (
+        "force.invalid_id",
+        InvalidInput,
+        "A force id must be lower-case letters, digits and hyphens (the data.police.uk id).",
+    ),
+]:
+    CATALOGUE.register(_code, _kind, _meaning)

@@ -1,0 +1,80 @@
+"""The one settings class. Only this module reads the environment.
+
+Settings are built once at start-up (``Settings()`` in the CLI or ``create_app``'s
+caller) and passed down; nothing builds them at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Bluelamp's configuration, read from ``BLUELAMP_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="BLUELAMP_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///bluelamp.db",
+        description="Where the data lives: sqlite:///PATH for an embedded file, "
+        "postgresql://USER:PASSWORD@HOST:PORT/DB for PostgreSQL with PostGIS.",
+    )
+    host: str = Field("127.0.0.1", description="Address `bluelamp serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `bluelamp serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Web worker processes for `bluelamp serve`.")
+    secret_key: SecretStr = Field(
+        SecretStr("change-me-in-production"),
+        description="Secret used to sign cookies and tokens. Set a long random value in production.",
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        5000,
+        ge=0,
+        description="How long a SQLite writer waits for a lock before failing, in milliseconds.",
+    )
+    tile_url: str = Field(
+        "",
+        description="Map tile URL template for Leaflet (e.g. https://tile.example/{z}/{x}/{y}.png). "
+        "Empty: maps draw without a base layer, so they work with no tile server.",
+    )
+    log_level: str = Field("info", description="Log level: debug, info, warning or error.")
+    demo_force_id: str = Field(
+        "staffordshire", description="Force id that `bluelamp demo` seeds and the home page shows first."
+    )
+    static_dir: Path | None = Field(
+        None, description="Override the folder static assets are served from (default: the packaged ones)."
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("must be one of debug, info, warning, error")
+        return value
+
+    def described(self) -> list[tuple[str, str, str]]:
+        """(environment variable, current value with secrets masked, description) for each setting."""
+        rows = []
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                shown = "********" if value.get_secret_value() else ""
+            elif name == "database_url":
+                shown = mask_url_password(str(value))
+            else:
+                shown = "" if value is None else str(value)
+            rows.append((f"BLUELAMP_{name.upper()}", shown, field.description or ""))
+        return rows
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password in a database URL (``postgresql://u:***@h/db``)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, location = rest.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{location}"

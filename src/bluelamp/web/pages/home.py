@@ -1,0 +1,44 @@
+"""The home page, the error-code pages and the API documentation page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse
+
+from bluelamp.access import queries as access_queries
+from bluelamp.errors import CATALOGUE, NotFound
+from bluelamp.web.deps import Db
+from bluelamp.web.navigation import NavItem
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+router = APIRouter(include_in_schema=False)
+NAV = [NavItem("Home", "/", order=0), NavItem("API", "/docs", order=900)]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, db: Db):
+    with db.read() as session:
+        forces = access_queries.list_forces(session)
+    preferred = request.app.state.settings.demo_force_id
+    force = next((f for f in forces if f.id == preferred), forces[0] if forces else None)
+    return request.app.state.templates.TemplateResponse(request, "home.html", {"force": force, "forces": forces})
+
+
+@router.get("/errors/{code}", response_class=HTMLResponse)
+def error_code(request: Request, code: str):
+    entry = CATALOGUE.entries.get(code)
+    if entry is None:
+        raise NotFound(f"no error code {code!r}")
+    return request.app.state.templates.TemplateResponse(request, "error_code.html", {"entry": entry})
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def api_docs(request: Request):
+    return request.app.state.templates.TemplateResponse(request, "api_docs.html", {})
+
+
+@router.get("/favicon.ico")
+def favicon(request: Request):
+    return FileResponse(STATIC / "img/bluelamp.svg", media_type="image/svg+xml")

@@ -1,0 +1,100 @@
+"""Storage: the engine factory, migrations, units of work and time handling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect, text
+
+from bluelamp.access.model import Force
+from bluelamp.access.service import AddForce, add_force
+from bluelamp.errors import ConfigError, Unavailable
+from bluelamp.storage import Database, migrate, parse_database_url
+from tests.conftest import BACKEND
+
+
+def test_migrations_bring_the_schema_to_the_newest_revision(migrated_database):
+    assert migrate.current(migrated_database) == migrate.head()
+    tables = inspect(migrated_database.engine).get_table_names()
+    assert "access_force" in tables
+    assert "alembic_version" in tables
+
+
+def test_constraints_follow_the_naming_convention(migrated_database):
+    pk = inspect(migrated_database.engine).get_pk_constraint("access_force")
+    if BACKEND == "postgresql":  # SQLite does not keep primary-key names
+        assert pk["name"] == "pk_access_force"
+    assert pk["constrained_columns"] == ["id"]
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path):
+    database = Database.from_url(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=1234)
+    with database.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 1234
+
+
+@pytest.mark.postgres_only
+def test_postgis_is_available_after_migration(migrated_database):
+    with migrated_database.engine.connect() as connection:
+        version = connection.execute(text("SELECT postgis_version()")).scalar()
+        assert version.startswith("3")
+        distance = connection.execute(
+            text("SELECT ST_DistanceSphere(ST_MakePoint(-2.180, 53.003), ST_MakePoint(-2.117, 52.806))")
+        ).scalar()
+        assert 21_000 < distance < 23_000  # Stoke-on-Trent to Stafford, about 22 km
+
+
+def test_a_unit_of_work_commits_together_or_not_at_all(db, clock):
+    with pytest.raises(RuntimeError), db.unit_of_work() as session:
+        add_force(session, AddForce("west-midlands", "West Midlands Police"), clock)
+        raise RuntimeError("something failed half way")
+    with db.read() as session:
+        assert session.get(Force, "west-midlands") is None
+    with db.unit_of_work() as session:
+        add_force(session, AddForce("west-midlands", "West Midlands Police"), clock)
+    with db.read() as session:
+        assert session.get(Force, "west-midlands").name == "West Midlands Police"
+
+
+def test_times_come_back_timezone_aware_utc(db, clock):
+    bst = timezone(timedelta(hours=1))
+    created = datetime(2026, 7, 1, 12, 30, tzinfo=bst)
+    with db.unit_of_work() as session:
+        force = add_force(session, AddForce("cumbria", "Cumbria Constabulary"), clock)
+        force.created_at = created
+    with db.read() as session:
+        stored = session.get(Force, "cumbria").created_at
+    assert stored.tzinfo is not None
+    assert stored == datetime(2026, 7, 1, 11, 30, tzinfo=UTC)
+
+
+def test_naive_times_are_refused(db, clock):
+    with pytest.raises(Exception, match="naive datetime"), db.unit_of_work() as session:
+        force = add_force(session, AddForce("durham", "Durham Constabulary"), clock)
+        force.created_at = datetime(2026, 1, 1, 9, 0)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["foo", "mysql://u@h/db", "postgresql+asyncpg://u@h/db", "sqlite+aiosqlite:///x.db"],
+)
+def test_unusable_database_urls_are_refused_clearly(url):
+    with pytest.raises(ConfigError) as caught:
+        parse_database_url(url)
+    assert "\n" not in caught.value.detail
+
+
+def test_postgresql_urls_use_psycopg_3():
+    assert parse_database_url("postgresql://u:p@h:5432/db").drivername == "postgresql+psycopg"
+
+
+def test_an_unreachable_database_is_reported_as_unavailable():
+    from tests.conftest import free_port
+
+    database = Database.from_url(f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    with pytest.raises(Unavailable, match="cannot be reached"):
+        database.check()
