@@ -8,10 +8,13 @@ import pytest
 from sqlalchemy import inspect, text
 
 from bluelamp.access.model import Force
+from bluelamp.access.policy import Actor
 from bluelamp.access.service import AddForce, add_force
 from bluelamp.errors import ConfigError, Unavailable
 from bluelamp.storage import Database, migrate, parse_database_url
 from tests.conftest import BACKEND
+
+SYSTEM = Actor.system(None, "test")
 
 
 def test_migrations_bring_the_schema_to_the_newest_revision(migrated_database):
@@ -50,12 +53,12 @@ def test_postgis_is_available_after_migration(migrated_database):
 
 def test_a_unit_of_work_commits_together_or_not_at_all(db, clock):
     with pytest.raises(RuntimeError), db.unit_of_work() as session:
-        add_force(session, AddForce("west-midlands", "West Midlands Police"), clock)
+        add_force(session, SYSTEM, AddForce("west-midlands", "West Midlands Police"), clock)
         raise RuntimeError("something failed half way")
     with db.read() as session:
         assert session.get(Force, "west-midlands") is None
     with db.unit_of_work() as session:
-        add_force(session, AddForce("west-midlands", "West Midlands Police"), clock)
+        add_force(session, SYSTEM, AddForce("west-midlands", "West Midlands Police"), clock)
     with db.read() as session:
         assert session.get(Force, "west-midlands").name == "West Midlands Police"
 
@@ -64,7 +67,7 @@ def test_times_come_back_timezone_aware_utc(db, clock):
     bst = timezone(timedelta(hours=1))
     created = datetime(2026, 7, 1, 12, 30, tzinfo=bst)
     with db.unit_of_work() as session:
-        force = add_force(session, AddForce("cumbria", "Cumbria Constabulary"), clock)
+        force = add_force(session, SYSTEM, AddForce("cumbria", "Cumbria Constabulary"), clock)
         force.created_at = created
     with db.read() as session:
         stored = session.get(Force, "cumbria").created_at
@@ -74,7 +77,7 @@ def test_times_come_back_timezone_aware_utc(db, clock):
 
 def test_naive_times_are_refused(db, clock):
     with pytest.raises(Exception, match="naive datetime"), db.unit_of_work() as session:
-        force = add_force(session, AddForce("durham", "Durham Constabulary"), clock)
+        force = add_force(session, SYSTEM, AddForce("durham", "Durham Constabulary"), clock)
         force.created_at = datetime(2026, 1, 1, 9, 0)
 
 
@@ -98,3 +101,17 @@ def test_an_unreachable_database_is_reported_as_unavailable():
     database = Database.from_url(f"postgresql://nobody@127.0.0.1:{free_port()}/none")
     with pytest.raises(Unavailable, match="cannot be reached"):
         database.check()
+
+
+def test_migrations_match_the_models(migrated_database):
+    """A model change without its migration fails here (write one with autogenerate)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from bluelamp.storage import metadata
+
+    migrate.load_models()
+    with migrated_database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = compare_metadata(context, metadata)
+    assert differences == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from bluelamp.access.policy import Actor
 from bluelamp.access.service import AddForce, add_force
 from bluelamp.settings import Settings
 from bluelamp.storage import Database
@@ -12,6 +13,8 @@ from bluelamp.web import create_app
 from tests.conftest import REPO, free_port
 
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance", "code"}
+
+SYSTEM = Actor.system(None, "test")
 
 
 def assert_problem(response, status: int, code: str) -> dict:
@@ -74,7 +77,7 @@ def test_error_codes_have_pages(client):
 
 def test_forces_api_lists_the_platform_forces(client, db, clock):
     with db.unit_of_work() as session:
-        add_force(session, AddForce("staffordshire", "Staffordshire Police", "SP"), clock)
+        add_force(session, SYSTEM, AddForce("staffordshire", "Staffordshire Police", "SP"), clock)
     response = client.get("/api/v1/forces")
     assert response.status_code == 200
     assert response.json() == [{"id": "staffordshire", "name": "Staffordshire Police", "reference_prefix": "SP"}]
@@ -82,7 +85,7 @@ def test_forces_api_lists_the_platform_forces(client, db, clock):
 
 def test_home_page_shows_the_force(client, db, clock):
     with db.unit_of_work() as session:
-        add_force(session, AddForce("staffordshire", "Staffordshire Police", "SP"), clock)
+        add_force(session, SYSTEM, AddForce("staffordshire", "Staffordshire Police", "SP"), clock)
     response = client.get("/")
     assert response.status_code == 200
     assert "<title>Staffordshire Police · Bluelamp</title>" in response.text

@@ -43,6 +43,25 @@ class Settings(BaseSettings):
     demo_force_id: str = Field(
         "staffordshire", description="Force id that `bluelamp demo` seeds and the home page shows first."
     )
+    session_cookie_secure: bool = Field(
+        True,
+        description="Send the session cookie only over HTTPS (browsers treat http://localhost as secure). "
+        "Turn off only behind a proxy that terminates TLS and forwards plain HTTP on a private network.",
+    )
+    session_idle_minutes: int = Field(30, ge=1, description="A session ends after this many minutes without use.")
+    session_max_hours: int = Field(12, ge=1, description="A session ends this many hours after sign-in (a shift).")
+    signin_window_seconds: int = Field(
+        900, ge=60, description="Window over which failed sign-ins are counted for throttling, in seconds."
+    )
+    signin_max_failures_per_account: int = Field(
+        5, ge=1, description="Failed sign-ins for one account within the window before it is throttled."
+    )
+    signin_max_failures_per_address: int = Field(
+        20, ge=1, description="Failed sign-ins from one address within the window before it is throttled."
+    )
+    reason_valid_minutes: int = Field(
+        60, ge=1, description="How long a stated reason for viewing personal data lasts before it is asked again."
+    )
     static_dir: Path | None = Field(
         None, description="Override the folder static assets are served from (default: the packaged ones)."
     )
@@ -54,6 +73,19 @@ class Settings(BaseSettings):
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
         return value
+
+    def session_policy(self):
+        """The session and throttling limits, for the access services."""
+        from bluelamp.access.sessions import SessionPolicy
+
+        return SessionPolicy(
+            idle_minutes=self.session_idle_minutes,
+            max_hours=self.session_max_hours,
+            window_seconds=self.signin_window_seconds,
+            max_failures_per_account=self.signin_max_failures_per_account,
+            max_failures_per_address=self.signin_max_failures_per_address,
+            reason_minutes=self.reason_valid_minutes,
+        )
 
     def described(self) -> list[tuple[str, str, str]]:
         """(environment variable, current value with secrets masked, description) for each setting."""

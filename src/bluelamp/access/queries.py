@@ -1,13 +1,140 @@
-"""Read side for forces."""
+"""Read side of access: forces, users, the audit log."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Iterator
+
+from sqlalchemy import and_, exists, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from bluelamp.access.model import Force
+from bluelamp.access.model import (
+    ApiToken,
+    AuditEntry,
+    AuditHead,
+    Force,
+    NeedToKnow,
+    Organisation,
+    SignInAttempt,
+    User,
+    UserRole,
+    WebSession,
+)
 
 
 def list_forces(session: Session) -> list[Force]:
     """Every force on the platform, by name."""
     return list(session.scalars(select(Force).order_by(Force.name)))
+
+
+def audit_head(session: Session) -> AuditHead:
+    return session.get(AuditHead, 1)
+
+
+def audit_head_for_update(session: Session) -> AuditHead:
+    """The head row, locked until the transaction ends so appends are serialised
+    (PostgreSQL: SELECT ... FOR UPDATE; SQLite serialises writers itself)."""
+    return session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+
+
+def audit_entries_in_order(session: Session, *, batch: int = 5000) -> Iterator[AuditEntry]:
+    """Every audit entry by sequence number, read in batches (never all at once)."""
+    last = 0
+    while True:
+        rows = list(
+            session.scalars(select(AuditEntry).where(AuditEntry.seq > last).order_by(AuditEntry.seq).limit(batch))
+        )
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].seq
+        session.expunge_all()
+
+
+def search_audit(session: Session, query) -> list[AuditEntry]:
+    """Entries matching a data protection officer's search, newest first, within the force."""
+    statement = select(AuditEntry)
+    if query.force_id is not None:
+        statement = statement.where(AuditEntry.force_id == query.force_id)
+    if query.actor:
+        statement = statement.where(AuditEntry.actor == query.actor)
+    if query.record_type:
+        statement = statement.where(AuditEntry.record_type == query.record_type)
+    if query.record_id:
+        statement = statement.where(AuditEntry.record_id == query.record_id)
+    if query.action:
+        statement = statement.where(AuditEntry.action == query.action)
+    if query.since:
+        statement = statement.where(AuditEntry.at >= query.since)
+    if query.until:
+        statement = statement.where(AuditEntry.at < query.until)
+    return list(session.scalars(statement.order_by(AuditEntry.seq.desc()).limit(query.limit)))
+
+
+def user_by_username(session: Session, username: str) -> User | None:
+    return session.scalars(select(User).where(User.username == username.strip().lower())).one_or_none()
+
+
+def roles_of(session: Session, user_id: str) -> list[str]:
+    return list(session.scalars(select(UserRole.role).where(UserRole.user_id == user_id).order_by(UserRole.role)))
+
+
+def failed_signins_for_account(session: Session, username: str, since) -> int:
+    return session.scalar(
+        select(func.count()).where(
+            SignInAttempt.username == username, SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False)
+        )
+    )
+
+
+def failed_signins_for_address(session: Session, ip: str, since) -> int:
+    return session.scalar(
+        select(func.count()).where(
+            SignInAttempt.ip == ip, SignInAttempt.at >= since, SignInAttempt.succeeded.is_(False)
+        )
+    )
+
+
+def live_sessions_of(session: Session, user_id: str) -> list[WebSession]:
+    return list(session.scalars(select(WebSession).where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))))
+
+
+def list_users(session: Session, force_id: str | None, *, include_disabled: bool = True) -> list[User]:
+    """A force's users (staff and its partner organisations' practitioners); every user when force_id is None."""
+    statement = select(User).order_by(User.username)
+    if force_id is not None:
+        partner_ids = select(Organisation.id).where(Organisation.force_id == force_id)
+        statement = statement.where((User.force_id == force_id) | User.organisation_id.in_(partner_ids))
+    if not include_disabled:
+        statement = statement.where(User.disabled_at.is_(None))
+    return list(session.scalars(statement))
+
+
+def tokens_of(session: Session, user_id: str) -> list[ApiToken]:
+    return list(
+        session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc()))
+    )
+
+
+def on_access_list(session: Session, record_table: str, record_id: str, user_id: str | None) -> bool:
+    if user_id is None:
+        return False
+    return session.get(NeedToKnow, (record_table, record_id, user_id)) is not None
+
+
+def visible(actor, model):
+    """The SQL condition for records of ``model`` (a Marked table) that ``actor`` may see:
+    same force, marking within clearance, and on the access list when need-to-know.
+    Apply it in the WHERE clause, before LIMIT and before counting."""
+    from bluelamp.access.policy import markings_up_to
+
+    on_list = exists().where(
+        NeedToKnow.record_table == model.__tablename__,
+        NeedToKnow.record_id == model.id,
+        NeedToKnow.user_id == (actor.user_id or ""),
+    )
+    force_condition = model.force_id == actor.force_id if actor.force_id is not None else false()
+    if actor.user_id is None and actor.via != "session" and actor.clearance == "SECRET":
+        on_list = true()  # the platform itself (CLI, jobs) is on every list
+    return and_(
+        force_condition, model.marking.in_(markings_up_to(actor.clearance)), or_(model.need_to_know.is_(False), on_list)
+    )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import getpass
 from functools import cached_property
 
 from pydantic import ValidationError
 from rich.console import Console
 
+from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock
 from bluelamp.errors import ConfigError
 from bluelamp.settings import Settings
@@ -33,6 +35,10 @@ class CliContext:
     def database(self) -> Database:
         parse_database_url(self.settings.database_url)
         return Database.from_url(self.settings.database_url, busy_timeout_ms=self.settings.sqlite_busy_timeout_ms)
+
+    def actor(self, force_id: str | None = None) -> Actor:
+        """The platform acting for whoever runs the command (recorded in the audit log)."""
+        return Actor.system(force_id, f"cli:{getpass.getuser()}", via="cli")
 
     def ready_database(self) -> Database:
         """The database, checked reachable and at the newest schema."""

@@ -25,7 +25,7 @@ def add(
     """Register a police force."""
     cli = ctx.obj
     with cli.ready_database().unit_of_work() as session:
-        force = add_force(session, AddForce(force_id, name, prefix, url, telephone), cli.clock)
+        force = add_force(session, cli.actor(), AddForce(force_id, name, prefix, url, telephone), cli.clock)
         cli.console.print(f"added force {force.id} ({force.name}), reference prefix {force.reference_prefix}")
 
 

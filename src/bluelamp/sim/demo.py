@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from bluelamp.access.model import Force
+from bluelamp.access.policy import Actor
 from bluelamp.access.service import AddForce, add_force
 from bluelamp.clock import Clock
 
@@ -32,7 +33,7 @@ def seed_demo(session: Session, clock: Clock) -> SeedReport:
     """Create the demo force unless it exists."""
     report = SeedReport()
     if session.get(Force, STAFFORDSHIRE.id) is None:
-        add_force(session, STAFFORDSHIRE, clock)
+        add_force(session, Actor.system(None, "demo"), STAFFORDSHIRE, clock)
         report.created.append(f"force {STAFFORDSHIRE.id}")
     else:
         report.kept.append(f"force {STAFFORDSHIRE.id}")

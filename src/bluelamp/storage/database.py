@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bluelamp.errors import ConfigError, Unavailable
 
+WRITE_OPTION = "bluelamp_write"
+
 
 def parse_database_url(raw: str) -> URL:
     """Parse and check a database URL; a clear ConfigError when it is not usable."""
@@ -70,7 +72,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int, *, in_memory: bool) 
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A unit of work takes the write lock at once (BEGIN IMMEDIATE): a deferred
+        # transaction that reads, then writes after another writer committed, would
+        # fail with SQLITE_BUSY_SNAPSHOT instead of waiting its turn.
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:
@@ -93,6 +99,8 @@ class Database:
         """A session whose changes commit together at the end, or roll back on any error."""
         session = self.session_factory()
         try:
+            if self.engine.dialect.name == "sqlite":
+                session.connection(execution_options={WRITE_OPTION: True})
             yield session
             session.commit()
         except BaseException:

@@ -4,10 +4,11 @@ API, one HTML error page for people."""
 from __future__ import annotations
 
 import logging
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bluelamp import errors
@@ -76,9 +77,15 @@ def wants_html(request: Request) -> bool:
 
 
 async def handle_bluelamp_error(request: Request, exc: errors.BluelampError) -> Response:
+    if isinstance(exc, errors.Unauthenticated) and wants_html(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
     status = status_for(exc)
     if status >= 500:
         log.error("%s: %s", exc.code, exc.detail)
+    headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+    if status == 401:
+        headers = {**(headers or {}), "WWW-Authenticate": 'Bearer realm="bluelamp"'}
     return problem(
         request,
         status=status,
@@ -87,6 +94,7 @@ async def handle_bluelamp_error(request: Request, exc: errors.BluelampError) -> 
         detail=exc.detail,
         problems=exc.problems,
         extra=exc.extra,
+        headers=headers,
     )
 
 

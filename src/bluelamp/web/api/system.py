@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from bluelamp.access import queries as access_queries
+from bluelamp.web.auth import public
 from bluelamp.web.deps import Db
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(public)])
 
 
 class Health(BaseModel):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from bluelamp.access import queries as access_queries
 from bluelamp.errors import CATALOGUE, NotFound
+from bluelamp.web.auth import public
 from bluelamp.web.deps import Db
 from bluelamp.web.navigation import NavItem
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(public)])
 NAV = [NavItem("Home", "/", order=0), NavItem("API", "/docs", order=900)]
 
 
