@@ -6,6 +6,14 @@ from bluelamp.storage.base import metadata
 from bluelamp.storage.migrate import load_models
 
 load_models()
+
+# Tables that extensions own (PostGIS), never Bluelamp's to create or drop.
+EXTENSION_TABLES = {"spatial_ref_sys"}
+
+
+def include_name(name, type_, parent_names) -> bool:
+    return not (type_ == "table" and name in EXTENSION_TABLES)
+
 config = context.config
 engine = config.attributes["engine"]
 
@@ -15,6 +23,7 @@ with engine.connect() as connection:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
