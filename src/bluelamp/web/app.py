@@ -14,16 +14,22 @@ from bluelamp.events import EventBus
 from bluelamp.settings import Settings
 from bluelamp.storage import Database
 from bluelamp.web import errors as web_errors
+from bluelamp.web.api import account as account_api
+from bluelamp.web.api import admin as admin_api
 from bluelamp.web.api import system as system_api
 from bluelamp.web.navigation import NavItem
+from bluelamp.web.pages import account as account_pages
+from bluelamp.web.pages import admin as admin_pages
+from bluelamp.web.pages import audit as audit_pages
 from bluelamp.web.pages import home as home_pages
+from bluelamp.web.pages import oidc as oidc_pages
 from bluelamp.web.security import SecurityHeaders
 
 HERE = Path(__file__).parent
 
 # Each capability's page and API modules: (router, navigation entries).
-PAGE_MODULES = [home_pages]
-API_MODULES = [system_api]
+PAGE_MODULES = [home_pages, account_pages, oidc_pages, admin_pages, audit_pages]
+API_MODULES = [system_api, account_api, admin_api]
 
 
 def create_app(

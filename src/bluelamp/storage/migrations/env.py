@@ -14,6 +14,7 @@ EXTENSION_TABLES = {"spatial_ref_sys"}
 def include_name(name, type_, parent_names) -> bool:
     return not (type_ == "table" and name in EXTENSION_TABLES)
 
+
 config = context.config
 engine = config.attributes["engine"]
 
