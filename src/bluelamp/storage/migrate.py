@@ -18,6 +18,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Every capability's tables, so that Alembic autogenerate sees the whole schema.
 MODEL_MODULES = [
     "bluelamp.access.model",
+    "bluelamp.tracking.model",
 ]
 
 

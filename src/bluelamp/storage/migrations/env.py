@@ -1,6 +1,7 @@
 """Alembic environment: uses the engine Bluelamp hands over; batch mode on SQLite."""
 
 from alembic import context
+from sqlalchemy import JSON
 
 from bluelamp.storage.base import metadata
 from bluelamp.storage.migrate import load_models
@@ -15,6 +16,14 @@ def include_name(name, type_, parent_names) -> bool:
     return not (type_ == "table" and name in EXTENSION_TABLES)
 
 
+def render_item(type_, obj, autogen_context):
+    """Write Bluelamp's portable JSON type (JSONB on PostgreSQL) as itself in new migrations."""
+    if type_ == "type" and isinstance(obj, JSON):
+        autogen_context.imports.add("from bluelamp.storage.base import JSONType")
+        return "JSONType"
+    return False
+
+
 config = context.config
 engine = config.attributes["engine"]
 
@@ -25,6 +34,7 @@ with engine.connect() as connection:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         include_name=include_name,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
