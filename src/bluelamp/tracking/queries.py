@@ -9,7 +9,18 @@ from sqlalchemy.orm import Session
 
 from bluelamp.access.policy import Actor
 from bluelamp.access.queries import visible
-from bluelamp.tracking.model import Device, Duty, Emergency, Officer, Position, Station, StatusChange, Unit
+from bluelamp.tracking.model import (
+    Device,
+    Duty,
+    Emergency,
+    Geofence,
+    GeofenceEvent,
+    Officer,
+    Position,
+    Station,
+    StatusChange,
+    Unit,
+)
 
 
 def station_by_code(session: Session, force_id: str, code: str) -> Station | None:
@@ -125,5 +136,29 @@ def trail(session: Session, unit_id: str, since: datetime, until: datetime, limi
             .where(and_(Position.unit_id == unit_id, Position.fix_at >= since, Position.fix_at <= until))
             .order_by(Position.fix_at)
             .limit(limit)
+        )
+    )
+
+
+def all_units(session: Session) -> list[Unit]:
+    """Every unit in service, of every force (to build the in-memory index)."""
+    return list(session.scalars(select(Unit).where(Unit.retired_at.is_(None))))
+
+
+def unit_by_id(session: Session, unit_id: str) -> Unit | None:
+    return session.get(Unit, unit_id)
+
+
+def geofences(session: Session, force_id: str | None = None) -> list[Geofence]:
+    statement = select(Geofence).order_by(Geofence.name)
+    if force_id is not None:
+        statement = statement.where(Geofence.force_id == force_id)
+    return list(session.scalars(statement))
+
+
+def geofence_events(session: Session, unit_id: str, limit: int = 50) -> list[GeofenceEvent]:
+    return list(
+        session.scalars(
+            select(GeofenceEvent).where(GeofenceEvent.unit_id == unit_id).order_by(GeofenceEvent.id.desc()).limit(limit)
         )
     )

@@ -92,6 +92,14 @@ def add_station(session: Session, actor: Actor, command: AddStation, clock: Cloc
     session.add(station)
     session.flush()
     audit.append(session, actor, Audit("station.create", record_type="station", record_id=station.id), clock)
+    from bluelamp.tracking.geofences import STATION_RADIUS_M, AddGeofence, add_geofence, circle
+
+    add_geofence(
+        session,
+        actor,
+        AddGeofence(f"{station.name} station", "station", circle(station.lat, station.lon, STATION_RADIUS_M), force_id),
+        clock,
+    )
     return station
 
 
