@@ -70,7 +70,7 @@ def parse_polygon(geojson: str | dict[str, Any]):
     minx, miny, maxx, maxy = geometry.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise InvalidInput(
-            "coordinates must be longitude, latitude in degrees",
+            "coordinates out of range: use longitude, latitude in degrees",
             code="geofence.invalid",
             problems=[FieldProblem("geojson", "coordinates out of range")],
         )
