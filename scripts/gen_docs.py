@@ -1,4 +1,4 @@
-"""Regenerate the reference parts of docs/ from the code: settings, CLI, error codes.
+"""Regenerate the reference parts of docs/ from the code: settings, CLI, error codes, permissions.
 
 Run `make docs` after adding a setting, a command or an error code; the test suite
 fails while any of them is undocumented.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from bluelamp.access.policy import PERMISSIONS, ROLE_DESCRIPTIONS, Action, Role
 from bluelamp.cli import app
 from bluelamp.cli.reference import walk
 from bluelamp.errors import CATALOGUE
@@ -82,8 +83,48 @@ def errors_md() -> str:
     return "\n".join(lines) + "\n"
 
 
+def permissions_md() -> str:
+    """docs/permissions.md: what each role may do, from access.policy.PERMISSIONS."""
+    roles = list(Role)
+    lines = [
+        "# Roles and permissions",
+        "",
+        "Generated from `bluelamp.access.policy.PERMISSIONS` by `make docs`; a test fails when this",
+        "page and the table in the code differ. A role grants actions; on top of that a user sees a",
+        "record only in their own force, within their clearance (OFFICIAL, OFFICIAL-SENSITIVE,",
+        "SECRET) and, for need-to-know records, when on its access list. A user may hold several roles.",
+        "",
+        "## Roles",
+        "",
+        "| role | who holds it |",
+        "|---|---|",
+    ]
+    lines += [f"| `{role.value}` | {ROLE_DESCRIPTIONS[role]} |" for role in roles]
+    lines += [
+        "",
+        "## Actions by role",
+        "",
+        "✓ marks an action the role grants.",
+        "",
+        "| action | " + " | ".join(f"`{role.value}`" for role in roles) + " |",
+        "|---|" + "|".join(":-:" for _ in roles) + "|",
+    ]
+    for action in Action:
+        marks = " | ".join("✓" if action in PERMISSIONS.get(role, frozenset()) else "" for role in roles)
+        lines.append(f"| `{action.value}` | {marks} |")
+    return "\n".join(lines) + "\n"
+
+
+DOCUMENTS = [
+    ("settings.md", settings_md),
+    ("cli.md", cli_md),
+    ("errors.md", errors_md),
+    ("permissions.md", permissions_md),
+]
+
+
 def main() -> int:
-    for name, render in [("settings.md", settings_md), ("cli.md", cli_md), ("errors.md", errors_md)]:
+    for name, render in DOCUMENTS:
         (DOCS / name).write_text(render())
         print(f"wrote docs/{name}")
     return 0

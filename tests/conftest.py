@@ -146,7 +146,7 @@ def settings(migrated_database) -> Settings:
 def app(settings, db, clock):
     from bluelamp.web import create_app
 
-    return create_app(settings, database=db, clock=clock)
+    return create_app(settings, database=db, clock=clock, background_writer=False)
 
 
 @pytest.fixture

@@ -57,9 +57,8 @@ def test_an_intact_chain_verifies(chain):
 
 def test_the_database_refuses_updates_and_deletes(chain):
     for statement in ["UPDATE access_audit SET reason = 'nothing to see'", "DELETE FROM access_audit"]:
-        with pytest.raises(DBAPIError, match="append-only"):
-            with chain.unit_of_work() as session:
-                session.execute(text(statement))
+        with pytest.raises(DBAPIError, match="append-only"), chain.unit_of_work() as session:
+            session.execute(text(statement))
     assert verify(chain).ok
 
 
@@ -136,11 +135,10 @@ def test_a_checkpoint_names_the_newest_entry(chain, clock):
 
 def test_refusals_are_kept_when_the_attempt_rolls_back(chain, clock):
     trail = AuditTrail(ACTOR, clock)
-    with pytest.raises(NotFound):
-        with audited(chain, trail) as session:
-            audit.append(session, ACTOR, Audit("person.read", record_type="person", record_id="rolled-back"), clock)
-            trail.refusal(Audit("person.read", Outcome.DENIED, "person", "secret-1"))
-            raise NotFound("no person 'secret-1'")
+    with pytest.raises(NotFound), audited(chain, trail) as session:
+        audit.append(session, ACTOR, Audit("person.read", record_type="person", record_id="rolled-back"), clock)
+        trail.refusal(Audit("person.read", Outcome.DENIED, "person", "secret-1"))
+        raise NotFound("no person 'secret-1'")
     with chain.read() as session:
         kept = session.execute(text("SELECT outcome, record_id FROM access_audit ORDER BY seq DESC LIMIT 2")).all()
     assert ("denied", "secret-1") in [tuple(row) for row in kept]

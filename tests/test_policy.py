@@ -20,8 +20,6 @@ def actor(role: Role, clearance: Marking = Marking.OFFICIAL, force: str = "staff
     return Actor(user_id=user, username=user, force_id=force, roles=frozenset({role}), clearance=clearance)
 
 
-
-
 @pytest.mark.parametrize("role", list(Role))
 def test_the_decision_matches_the_permission_table_for_every_combination(role):
     for action, clearance, marking, record_force, need_to_know, on_list in itertools.product(
@@ -171,6 +169,11 @@ def test_a_reason_is_required_before_personal_data_is_read():
     with pytest.raises(Denied) as caught:
         require_reason(without)
     assert caught.value.code == "access.reason_required"
-    with_reason = Actor(user_id="u1", username="u1", force_id="staffordshire", roles=frozenset({Role.INVESTIGATOR}),
-                        reason="crime SP/123/26")
+    with_reason = Actor(
+        user_id="u1",
+        username="u1",
+        force_id="staffordshire",
+        roles=frozenset({Role.INVESTIGATOR}),
+        reason="crime SP/123/26",
+    )
     assert require_reason(with_reason) == "crime SP/123/26"

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
+
+from bluelamp.errors import FieldProblem, InvalidInput
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -48,3 +50,20 @@ def to_local(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(LONDON)
+
+
+def parse_moment(text: str | None, field_name: str, *, zone: tzinfo = UTC) -> datetime | None:
+    """An ISO 8601 date or date-time typed by a person or a program, as aware UTC; None when
+    blank. Without an offset it is read in ``zone`` (pages pass Europe/London)."""
+    if text is None or not text.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(
+            f"{field_name}: {text!r} is not an ISO 8601 date or time (e.g. 2026-03-01 or 2026-03-01T14:30)",
+            problems=[FieldProblem(field_name, "use a date or time like 2026-03-01 or 2026-03-01T14:30")],
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)

@@ -46,6 +46,13 @@ class InvalidInput(BluelampError):
     title = "The input is not valid"
 
 
+class BadRequest(InvalidInput):
+    """Input refused where the protocol answers 400 (Traccar's OsmAnd, data.police.uk)."""
+
+    code = "input.bad_request"
+    title = "Bad request"
+
+
 class NotFound(BluelampError):
     """No such record, or one the caller may not see (the two answer alike)."""
 
@@ -149,9 +156,49 @@ for _code, _kind, _meaning in [
     ("access.token_revoked", Unauthenticated, "The bearer token was revoked."),
     ("access.csrf", Denied, "The form's CSRF token is missing or wrong; reload the page and try again."),
     ("access.reason_required", Denied, "Say why you need to look at personal data before opening or searching it."),
+    ("access.oidc_not_configured", NotFound, "Sign-in through an OpenID Connect provider is not set up here."),
+    (
+        "access.oidc_failed",
+        Unauthenticated,
+        "Sign-in through the OpenID Connect provider did not complete (refused there, expired, tampered with, "
+        "or an ID token that does not verify); start again.",
+    ),
+    (
+        "access.oidc_unknown_user",
+        Denied,
+        "The provider's account matches no Bluelamp user of the force (nor a verified email); ask a force admin.",
+    ),
+    ("access.oidc_disabled_user", Denied, "The Bluelamp account behind the provider's account is disabled."),
+    ("access.oidc_unavailable", Unavailable, "The OpenID Connect provider cannot be reached or answered wrongly."),
     ("user.exists", Conflict, "A user with that username already exists."),
     ("organisation.exists", Conflict, "An organisation with that id already exists."),
     ("audit.broken", ConfigError, "The audit chain does not verify: an entry was edited, removed or reordered."),
+    ("input.bad_request", BadRequest, "The request is malformed for its protocol (answered 400, as Traccar does)."),
+    ("station.exists", Conflict, "A station with that code already exists in the force."),
+    ("unit.exists", Conflict, "A unit with that call sign already exists in the force."),
+    ("unit.illegal_status", Conflict, "The unit's status cannot change that way; `allowed` lists what can follow."),
+    ("officer.exists", Conflict, "An officer with that collar number already exists in the force."),
+    ("duty.overlap", Conflict, "The officer is already on duty at that time."),
+    ("device.exists", Conflict, "A device with that id is already registered."),
+    ("device.unknown", BadRequest, "The device is not registered (or not to the caller's force); its fix is refused."),
+    ("device.bad_secret", BadRequest, "The device's secret (`key`) is missing or wrong."),
+    ("position.invalid", BadRequest, "A position fix is impossible: coordinates, time, speed or battery out of range."),
+    (
+        "geofence.invalid",
+        InvalidInput,
+        "The geofence is not a valid GeoJSON polygon (self-intersecting, too few corners).",
+    ),
+    ("emergency.acknowledged", Conflict, "The emergency was already acknowledged."),
+    (
+        "access.cross_site",
+        Denied,
+        "A live feed (WebSocket) was opened with the session cookie from a page of another site; refused.",
+    ),
+    (
+        "live.slow_client",
+        Unavailable,
+        "The live feed dropped a client that fell behind (WebSocket close 1013); reconnect for a fresh snapshot.",
+    ),
     ("force.exists", Conflict, "A force with that id already exists."),
     (
         "force.invalid_id",

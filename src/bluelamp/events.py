@@ -18,11 +18,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Event:
-    """Something that happened, for one force."""
+    """Something that happened, for one force. ``origin`` names the process that published
+    it when it arrived from another process through the relay (None: published here)."""
 
     name: str
     force_id: str | None
     data: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None
 
 
 Subscriber = Callable[[Event], None]

@@ -7,9 +7,12 @@ caller) and passed down; nothing builds them at import time.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 class Settings(BaseSettings):
@@ -65,6 +68,57 @@ class Settings(BaseSettings):
     static_dir: Path | None = Field(
         None, description="Override the folder static assets are served from (default: the packaged ones)."
     )
+    oidc_issuer: str = Field(
+        "",
+        description="OpenID Connect provider's issuer URL, exactly as its tokens carry it "
+        "(Entra ID: https://login.microsoftonline.com/TENANT-ID/v2.0). Empty: no OpenID Connect sign-in.",
+    )
+    oidc_client_id: str = Field(
+        "", validate_default=True, description="Client (application) id Bluelamp is registered with at the provider."
+    )
+    oidc_client_secret: SecretStr = Field(
+        SecretStr(""), description="Client secret for the token request. Empty: a public client (PKCE only)."
+    )
+    oidc_force_id: str = Field(
+        "", validate_default=True, description="The force whose users sign in through the OpenID Connect provider."
+    )
+    oidc_button_label: str = Field(
+        "Sign in with your force account", description="Text of the OpenID Connect button on the sign-in page."
+    )
+    oidc_create_users: bool = Field(
+        False,
+        description="Create a user with no roles (for a force admin to complete) when a verified email matches "
+        "nobody. Off: only users created beforehand may sign in; anyone else is refused.",
+    )
+    oidc_redirect_url: str = Field(
+        "",
+        description="Callback URL registered at the provider. Empty: derived from the request "
+        "(https://HOST/sign-in/oidc/callback); set it behind a proxy that rewrites the host or scheme.",
+    )
+
+    position_stale_seconds: int = Field(
+        120, ge=5, description="A unit whose last position is this many seconds old shows as stale."
+    )
+    position_offline_seconds: int = Field(
+        900, ge=10, description="A unit whose last position is this many seconds old shows as offline."
+    )
+    position_retention_days: int = Field(
+        30, ge=1, description="Trail positions older than this are deleted (and older fixes refused)."
+    )
+    position_future_seconds: int = Field(
+        300, ge=0, description="How far in the future a fix's time may be (device clock drift) before it is refused."
+    )
+    position_max_batch: int = Field(
+        10000, ge=1, description="The most positions one JSON batch may carry (larger: 413)."
+    )
+    live_feed_interval_ms: int = Field(
+        250, ge=50, description="Live screens get at most one frame per this many milliseconds, batching changes."
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis for the live feed across worker processes (redis://host:6379/0). Empty: PostgreSQL "
+        "LISTEN/NOTIFY when on PostgreSQL, else in-process only.",
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -73,6 +127,50 @@ class Settings(BaseSettings):
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("must be one of debug, info, warning, error")
         return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer_over_https(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith("https://") and urlsplit(value).hostname not in LOOPBACK_HOSTS:
+            raise ValueError("must be an https:// URL (plain http only on localhost, for testing)")
+        return value
+
+    @field_validator("oidc_client_id", "oidc_force_id")
+    @classmethod
+    def _needed_with_an_issuer(cls, value: str, info: ValidationInfo) -> str:
+        value = value.strip()
+        if info.data.get("oidc_issuer") and not value:
+            raise ValueError("must be set when BLUELAMP_OIDC_ISSUER is")
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when OpenID Connect sign-in is configured."""
+        return bool(self.oidc_issuer)
+
+    def oidc_config(self):
+        """The OpenID Connect client settings, for access.oidc."""
+        from bluelamp.access.oidc import OidcConfig
+
+        return OidcConfig(
+            issuer=self.oidc_issuer,
+            client_id=self.oidc_client_id,
+            client_secret=self.oidc_client_secret.get_secret_value(),
+            force_id=self.oidc_force_id,
+            create_users=self.oidc_create_users,
+        )
+
+    def ingest_limits(self):
+        """The position ingest's limits, for the tracking service."""
+        from bluelamp.tracking.ingest import IngestLimits
+
+        return IngestLimits(self.position_future_seconds, self.position_retention_days, self.position_max_batch)
+
+    def staleness(self):
+        from bluelamp.tracking.runtime import Staleness
+
+        return Staleness(self.position_stale_seconds, self.position_offline_seconds)
 
     def session_policy(self):
         """The session and throttling limits, for the access services."""

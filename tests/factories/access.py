@@ -59,9 +59,10 @@ def make_user(
         )
 
 
-def issue_token(db: Database, user: User, days: int = 30) -> str:
+def issue_token(db: Database, user: User, days: int = 30, *, clock: Clock | None = None) -> str:
+    """A fresh API token for ``user`` (its plaintext), issued at ``clock``'s time."""
     with db.unit_of_work() as session:
-        return sessions.issue_token(session, SYSTEM, user.id, "test", days, Clock()).plaintext
+        return sessions.issue_token(session, SYSTEM, user.id, "test", days, clock or Clock()).plaintext
 
 
 def bearer(db: Database, user: User) -> dict[str, str]:
@@ -77,3 +78,16 @@ def csrf_from(html: str) -> str:
     match = CSRF_INPUT.search(html)
     assert match, "the page has no csrf_token field"
     return match.group(1)
+
+
+def sign_in(client, username: str, password: str = PASSWORD, *, next: str = "/"):
+    """Sign in through the form as a browser does (the sign-in page's CSRF cookie and field);
+    returns the response to the form, not following its redirect. The client needs an
+    https base_url (``TestClient(app, base_url="https://testserver")``): the cookies are Secure."""
+    form = client.get("/sign-in", params={"next": next})
+    return client.post(
+        "/sign-in",
+        data={"username": username, "password": password, "csrf_token": csrf_from(form.text), "next": next},
+        headers={"Accept": "text/html"},
+        follow_redirects=False,
+    )

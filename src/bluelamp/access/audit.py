@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +25,7 @@ from bluelamp.access import queries
 from bluelamp.access.model import AuditEntry
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock
+from bluelamp.errors import FieldProblem, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -140,6 +141,17 @@ def audited(database: Database, trail: AuditTrail) -> Iterator[Session]:
     trail.write_refusals(database)
 
 
+@contextmanager
+def refused_if_missing(trail: AuditTrail, audit: Audit) -> Iterator[None]:
+    """Inside ``audited``: keep ``audit`` as a refusal when the record is missing or not
+    the caller's to see (a guessed id of another force answers, and is logged, like a missing one)."""
+    try:
+        yield
+    except NotFound:
+        trail.refusal(audit)
+        raise
+
+
 @dataclass(frozen=True)
 class VerifyResult:
     """The outcome of checking the chain: ok, or the first bad entry and why."""
@@ -150,13 +162,20 @@ class VerifyResult:
     problem: str | None = None
 
 
-def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
+def verify(session: Session, *, batch: int = 5000, progress: Callable[[int], None] | None = None) -> VerifyResult:
     """Walk the whole chain in order and name the first entry that was edited,
-    removed, reordered or cut off."""
+    removed, reordered or cut off. ``progress`` is called with the number checked so far
+    after each batch (for a progress bar)."""
+    # Read the head first and walk up to it: entries appended while the walk runs
+    # (PostgreSQL's READ COMMITTED sees them) are not mistaken for tampering.
+    head = queries.audit_head(session)
+    head_seq, head_hash = head.seq, head.hash
     expected_prev = GENESIS
     expected_seq = 1
     checked = 0
-    for entry in queries.audit_entries_in_order(session, batch=batch):
+    for entry in queries.audit_entries_in_order(session, batch=batch, up_to=head_seq):
+        if progress is not None and checked % batch == 0 and checked:
+            progress(checked)
         if entry.seq != expected_seq:
             return VerifyResult(False, checked, expected_seq, f"entry {expected_seq} is missing (next is {entry.seq})")
         if entry.prev_hash != expected_prev:
@@ -166,13 +185,14 @@ def verify(session: Session, *, batch: int = 5000) -> VerifyResult:
         expected_prev = entry.hash
         expected_seq += 1
         checked += 1
-    head = queries.audit_head(session)
-    if head.seq != checked or head.hash != expected_prev:
-        if head.seq > checked:
+    if head_seq != checked or head_hash != expected_prev:
+        if head_seq > checked:
             return VerifyResult(
-                False, checked, checked + 1, f"entries {checked + 1} to {head.seq} were removed from the end"
+                False, checked, checked + 1, f"entries {checked + 1} to {head_seq} were removed from the end"
             )
-        return VerifyResult(False, checked, head.seq, "the head of the chain does not match its last entry")
+        return VerifyResult(False, checked, head_seq, "the head of the chain does not match its last entry")
+    if progress is not None:
+        progress(checked)
     return VerifyResult(True, checked)
 
 
@@ -180,6 +200,32 @@ def checkpoint(session: Session) -> tuple[int, str]:
     """The newest (sequence number, hash): keep it elsewhere to prove nothing older changed."""
     head = queries.audit_head(session)
     return head.seq, head.hash
+
+
+def parse_checkpoint(text: str) -> tuple[int, str]:
+    """``SEQ:HASH`` as ``bluelamp audit checkpoint`` prints it."""
+    seq, _, digest = text.strip().partition(":")
+    if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InvalidInput(
+            f"a checkpoint is SEQ:HASH as `bluelamp audit checkpoint` prints it, not {text!r}",
+            problems=[FieldProblem("expect", "use SEQ:HASH")],
+        )
+    return int(seq), digest
+
+
+def check_checkpoint(session: Session, seq: int, digest: str) -> VerifyResult | None:
+    """None when the chain still holds entry ``seq`` with hash ``digest`` (so nothing up
+    to it was rewritten, even with every hash recomputed); otherwise what is wrong."""
+    if seq == 0:
+        return None if digest == GENESIS else VerifyResult(False, 0, 0, "checkpoint 0 has the genesis hash (zeros)")
+    entry = queries.audit_entry(session, seq)
+    if entry is None:
+        return VerifyResult(False, 0, seq, f"checkpoint entry {seq} is no longer in the chain")
+    if entry.hash != digest:
+        return VerifyResult(
+            False, 0, seq, f"entry {seq} no longer has the checkpoint's hash: the chain up to it was rewritten"
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -194,3 +240,4 @@ class AuditQuery:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 200
+    before: int | None = None  # only entries older than this sequence number (the next page)

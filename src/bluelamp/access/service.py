@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bluelamp.access import audit, queries
-from bluelamp.access.audit import Audit
-from bluelamp.access.model import Force, ForceSettings, Organisation, OrganisationKind, User, UserRole
+from bluelamp.access.audit import Audit, AuditQuery, VerifyResult
+from bluelamp.access.model import (
+    ApiToken,
+    AuditEntry,
+    Force,
+    ForceSettings,
+    Organisation,
+    OrganisationKind,
+    User,
+    UserRole,
+)
 from bluelamp.access.passwords import generate_password, hash_password, password_problems
 from bluelamp.access.policy import Action, Actor, Marking, Role
 from bluelamp.access.sessions import end_all_sessions
 from bluelamp.clock import Clock
-from bluelamp.errors import Conflict, Denied, FieldProblem, InvalidInput, NotFound
+from bluelamp.errors import ConfigError, Conflict, Denied, FieldProblem, InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -266,6 +276,138 @@ def reset_password(session: Session, actor: Actor, user_id: str, clock: Clock) -
     return password
 
 
+@dataclass(frozen=True)
+class NewUser:
+    """A user just created, with the initial password shown once (never stored in plain)."""
+
+    user: User
+    password: str
+
+
+def add_user_with_initial_password(session: Session, actor: Actor, command: AddUser, clock: Clock) -> NewUser:
+    """Create a user with a generated password they must change at first sign-in."""
+    password = generate_password()
+    user = add_user(session, actor, replace(command, password=password, must_change_password=True), clock)
+    return NewUser(user, password)
+
+
+def find_user(session: Session, actor: Actor, username: str) -> User:
+    """A user by username, answering NotFound alike for a missing user and one the actor may not see."""
+    user = queries.user_by_username(session, username)
+    if user is None or not _may_see_user(session, actor, user):
+        raise NotFound(f"no user {username.strip().lower()!r}")
+    return user
+
+
+def home_force(session: Session, *, force_id: str | None = None, organisation_id: str | None = None) -> str | None:
+    """The force a user (or a would-be user) belongs to: their own, or their partner organisation's."""
+    if force_id is not None or organisation_id is None:
+        return force_id
+    organisation = session.get(Organisation, organisation_id)
+    return organisation.force_id if organisation else None
+
+
+def token_owner(session: Session, actor: Actor, token_id: str) -> User:
+    """The user an API token acts as, answering NotFound alike for a missing token and another force's."""
+    token = session.get(ApiToken, token_id)
+    if token is not None:
+        try:
+            return get_user(session, actor, token.user_id)
+        except NotFound:
+            pass  # another force's token: answered below, like a missing one
+    raise NotFound(f"no token {token_id!r}")
+
+
+@dataclass(frozen=True)
+class UserFilter:
+    """What to narrow a list of users by (all optional)."""
+
+    force_id: str | None = None  # platform admins only; everyone else sees their own force
+    text: str | None = None  # part of the username or name
+    role: str | None = None
+    disabled: bool | None = None
+    limit: int = 500
+
+
+def list_users(session: Session, actor: Actor, wanted: UserFilter) -> list[queries.UserRow]:
+    """The users the actor may see (their force's; any force's for a platform admin), with roles."""
+    require(actor, Action.USER_READ)
+    if actor_is_platform_admin(actor):
+        force_id = wanted.force_id or None
+    elif actor.force_id is None:
+        return []
+    else:
+        force_id = actor.force_id
+    problems: list[FieldProblem] = []
+    if wanted.role:
+        _parse_roles((wanted.role,), problems)
+    if not 1 <= wanted.limit <= 1000:
+        problems.append(FieldProblem("limit", "from 1 to 1000"))
+    if problems:
+        raise InvalidInput("; ".join(p.message for p in problems), problems=problems)
+    return queries.users_with_roles(
+        session,
+        force_id,
+        text=(wanted.text or "").strip().lower() or None,
+        role=wanted.role or None,
+        disabled=wanted.disabled,
+        limit=wanted.limit,
+    )
+
+
+@dataclass(frozen=True)
+class UserDetails:
+    """One user as an admin page shows them. ``tokens`` is None for someone who may not manage tokens."""
+
+    user: User
+    roles: list[str]
+    force: Force | None
+    organisation: Organisation | None
+    tokens: list[ApiToken] | None
+
+
+def user_details(session: Session, actor: Actor, user_id: str) -> UserDetails:
+    """A user of the actor's force (any force for a platform admin) with roles, home and API tokens."""
+    require(actor, Action.USER_READ)
+    user = get_user(session, actor, user_id)
+    organisation = session.get(Organisation, user.organisation_id) if user.organisation_id else None
+    home = user.force_id or (organisation.force_id if organisation else None)
+    return UserDetails(
+        user=user,
+        roles=queries.roles_of(session, user.id),
+        force=session.get(Force, home) if home else None,
+        organisation=organisation,
+        tokens=queries.tokens_of(session, user.id) if actor.can(Action.TOKEN_MANAGE) else None,
+    )
+
+
+def list_tokens(session: Session, actor: Actor, user_id: str) -> list[ApiToken]:
+    """A user's API tokens, newest first: one's own, or any user's of the force for token managers."""
+    if actor.user_id != user_id:
+        require(actor, Action.TOKEN_MANAGE)
+    get_user(session, actor, user_id)
+    return queries.tokens_of(session, user_id)
+
+
+@dataclass(frozen=True)
+class HomeChoices:
+    """Where a new user may belong, for the actor: forces and partner organisations."""
+
+    forces: list[Force]
+    organisations: list[Organisation]
+
+
+def home_choices(session: Session, actor: Actor) -> HomeChoices:
+    """The forces and partner organisations the actor may create users in."""
+    require(actor, Action.USER_MANAGE)
+    if actor_is_platform_admin(actor):
+        return HomeChoices(queries.list_forces(session), queries.list_organisations(session, None))
+    if actor.force_id is None:
+        return HomeChoices([], [])
+    force = session.get(Force, actor.force_id)
+    return HomeChoices([force] if force else [], queries.list_organisations(session, actor.force_id))
+
+
 def actor_for_user(
     session: Session,
     user: User,
@@ -381,3 +523,116 @@ def add_organisation(session: Session, actor: Actor, command: AddOrganisation, c
         session, actor, Audit("organisation.create", record_type="organisation", record_id=organisation.id), clock
     )
     return organisation
+
+
+def list_organisations(session: Session, actor: Actor) -> list[Organisation]:
+    """The partner organisations of the actor's force (every one for a platform admin)."""
+    require(actor, Action.USER_READ)
+    return queries.list_organisations(session, None if actor_is_platform_admin(actor) else actor.force_id or "")
+
+
+# ---------------------------------------------------------------- the audit log, for data protection officers
+
+MAX_AUDIT_PAGE = 500
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """One page of audit search results, newest first; ``next_before`` continues to older entries."""
+
+    entries: list[AuditEntry]
+    next_before: int | None
+
+
+def search_audit(session: Session, actor: Actor, query: AuditQuery, clock: Clock) -> AuditPage:
+    """Search the log within the actor's force (every force for a platform admin); the search is
+    itself audited with its terms, since looking at who looked at what is a look too."""
+    require(actor, Action.AUDIT_READ)
+    problems: list[FieldProblem] = []
+    if not 1 <= query.limit <= MAX_AUDIT_PAGE:
+        problems.append(FieldProblem("limit", f"from 1 to {MAX_AUDIT_PAGE}"))
+    if query.since and query.until and query.since >= query.until:
+        problems.append(FieldProblem("until", "must be after the start of the range"))
+    if query.record_id and not query.record_type:
+        problems.append(FieldProblem("record_type", "say what kind of record the id is (e.g. user, person)"))
+    if problems:
+        raise InvalidInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems=problems)
+    scoped = replace(
+        query,
+        force_id=query.force_id if actor_is_platform_admin(actor) else _audit_force(actor),
+        actor=(query.actor or "").strip().lower() or None,
+        limit=query.limit + 1,
+    )
+    entries = queries.search_audit(session, scoped)
+    terms = {
+        name: value
+        for name, value in {
+            "user": scoped.actor,
+            "record_type": query.record_type,
+            "record_id": query.record_id,
+            "action": query.action,
+            "since": query.since,
+            "until": query.until,
+            "force": scoped.force_id,
+            "before": query.before,
+        }.items()
+        if value
+    }
+    audit.append(session, actor, Audit("audit.search", detail=terms), clock)
+    more = len(entries) > query.limit
+    entries = entries[: query.limit]
+    return AuditPage(entries, entries[-1].seq if more and entries else None)
+
+
+def who_viewed(
+    session: Session, actor: Actor, record_type: str, record_id: str, clock: Clock
+) -> list[queries.RecordViewer]:
+    """Each user whose access to a record is in the log (within the actor's force), with first and
+    last access and how often; audited like any search of the log."""
+    require(actor, Action.AUDIT_READ)
+    record_type, record_id = record_type.strip(), record_id.strip()
+    problems = []
+    if not record_type:
+        problems.append(FieldProblem("record_type", "say what kind of record (e.g. user, person)"))
+    if not record_id:
+        problems.append(FieldProblem("record_id", "give the record's id"))
+    if problems:
+        raise InvalidInput("; ".join(f"{p.field}: {p.message}" for p in problems), problems=problems)
+    force_id = None if actor_is_platform_admin(actor) else _audit_force(actor)
+    viewers = queries.record_viewers(session, force_id, record_type, record_id)
+    audit.append(
+        session,
+        actor,
+        Audit("audit.search", detail={"who_viewed": True, "record_type": record_type, "record_id": record_id}),
+        clock,
+    )
+    return viewers
+
+
+def verify_audit(
+    session: Session,
+    actor: Actor,
+    *,
+    expect: tuple[int, str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    """Check the whole chain (and that it still holds an earlier checkpoint unchanged)."""
+    require(actor, Action.AUDIT_VERIFY)
+    if expect is not None:
+        broken = audit.check_checkpoint(session, *expect)
+        if broken is not None:
+            return broken
+    return audit.verify(session, progress=progress)
+
+
+def require_intact_audit(result: VerifyResult) -> int:
+    """The number of entries checked; ConfigError (audit.broken) naming the first bad entry otherwise."""
+    if not result.ok:
+        raise ConfigError(f"the audit log does not verify: {result.problem}", code="audit.broken")
+    return result.checked
+
+
+def _audit_force(actor: Actor) -> str:
+    if actor.force_id is None:
+        raise Denied("only staff of a force, or a platform admin, can search the audit log")
+    return actor.force_id

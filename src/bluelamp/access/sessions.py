@@ -282,7 +282,10 @@ def revoke_token(session: Session, actor: Actor, token_id: str, clock: Clock) ->
     if token.user_id != actor.user_id:
         if not actor.can(Action.TOKEN_MANAGE):
             raise NotFound(f"no token {token_id!r}")
-        get_user(session, actor, token.user_id)  # NotFound for another force's token
+        try:
+            get_user(session, actor, token.user_id)
+        except NotFound:  # another force's token answers exactly like a missing one
+            raise NotFound(f"no token {token_id!r}") from None
     if token.revoked_at is None:
         token.revoked_at = clock.now()
         audit.append(session, actor, Audit("token.revoke", record_type="api_token", record_id=token.id), clock)

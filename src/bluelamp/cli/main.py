@@ -14,8 +14,10 @@ except ImportError:  # pragma: no cover - older Typer uses Click itself
 from bluelamp.cli import audit as audit_commands
 from bluelamp.cli import db as db_commands
 from bluelamp.cli import forces as force_commands
+from bluelamp.cli import organisations as organisation_commands
 from bluelamp.cli import system as system_commands
 from bluelamp.cli import tokens as token_commands
+from bluelamp.cli import tracking as tracking_commands
 from bluelamp.cli import users as user_commands
 from bluelamp.cli.context import CliContext
 from bluelamp.errors import BluelampError
@@ -36,8 +38,10 @@ def root(ctx: typer.Context) -> None:
 
 
 system_commands.register(app)
+tracking_commands.register(app)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(force_commands.app, name="force")
+app.add_typer(organisation_commands.app, name="organisation")
 app.add_typer(user_commands.app, name="user")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(audit_commands.app, name="audit")

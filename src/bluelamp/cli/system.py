@@ -59,6 +59,15 @@ def demo(
         cli.console.print(f"created {line}")
     for line in report.kept:
         cli.console.print(f"kept {line} (already there)")
+    # Plain aligned lines, not a Rich table: a narrow terminal must not cut off a username or password.
+    rows = [("username", "password", "role", "clearance", "belongs to")]
+    rows += [(u.username, report.password, u.role.value, u.clearance.value, u.home) for u in report.users]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    cli.console.print("\nDemo users (sign in at /sign-in):", highlight=False)
+    for row in rows:
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        cli.console.print(f"  {line}", markup=False, highlight=False, soft_wrap=True)
+    cli.console.print("Demo passwords stay as they are unless someone changes theirs. Never give them to real people.")
     if serve_after:
         cli.console.print(f"Bluelamp demo is serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
         server.run(settings, database)

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bluelamp.access.model import Force
-from bluelamp.access.policy import Actor
-from bluelamp.access.service import AddForce, add_force
+from bluelamp.access import queries as access_queries
+from bluelamp.access.model import Force, Organisation, OrganisationKind
+from bluelamp.access.policy import Actor, Marking, Role
+from bluelamp.access.service import AddForce, AddOrganisation, AddUser, add_force, add_organisation, add_user
 from bluelamp.clock import Clock
 
 STAFFORDSHIRE = AddForce(
@@ -20,21 +21,107 @@ STAFFORDSHIRE = AddForce(
     description="Demo force: Stoke-on-Trent and Staffordshire (population about 1.13 million).",
 )
 
+STOKE_COUNCIL = AddOrganisation(
+    id="stoke-on-trent-city-council",
+    name="Stoke-on-Trent City Council",
+    kind=OrganisationKind.COUNCIL.value,
+    force_id=STAFFORDSHIRE.id,
+)
+
+# One password for every demo user, so the README can list them. Never use it for real people.
+DEMO_PASSWORD = "bluelamp-demo"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    """A demo user: one per role, named after it (``call-handler``)."""
+
+    role: Role
+    display_name: str
+    clearance: Marking = Marking.OFFICIAL
+
+    @property
+    def username(self) -> str:
+        return self.role.value.replace("_", "-")
+
+    @property
+    def home(self) -> str:
+        if self.role is Role.PLATFORM_ADMIN:
+            return "platform"
+        if self.role is Role.PARTNER_PRACTITIONER:
+            return STOKE_COUNCIL.id
+        return STAFFORDSHIRE.id
+
+
+# Names and clearances of the demo users; a role missing here still gets a user.
+_DEMO_PEOPLE: dict[str, tuple[str, Marking]] = {
+    "call_handler": ("Priya Shah", Marking.OFFICIAL),
+    "dispatcher": ("Tom Hughes", Marking.OFFICIAL),
+    "response_officer": ("PC Dan Whitmore", Marking.OFFICIAL),
+    "investigator": ("DC Grace Okafor", Marking.OFFICIAL_SENSITIVE),
+    "intelligence_analyst": ("Hannah Price", Marking.SECRET),
+    "source_handler": ("DS Mark Ellis", Marking.SECRET),
+    "supervisor": ("Insp. Ruth Bennett", Marking.OFFICIAL_SENSITIVE),
+    "partner_practitioner": ("Leah Morris", Marking.OFFICIAL),
+    "force_admin": ("Sam Patel", Marking.OFFICIAL_SENSITIVE),
+    "data_protection_officer": ("Joanne Clarke", Marking.SECRET),
+    "platform_admin": ("Alex Morgan", Marking.OFFICIAL),
+    "tracking_gateway": ("Vehicle tracking gateway", Marking.OFFICIAL),
+}
+
+DEMO_USERS = [
+    DemoUser(role, *_DEMO_PEOPLE.get(role.value, (f"Demo {role.value.replace('_', ' ')}", Marking.OFFICIAL)))
+    for role in Role
+]
+
 
 @dataclass
 class SeedReport:
-    """What a seeding run created and what it found already there."""
+    """What a seeding run created and what it found already there, and how to sign in."""
 
     created: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
+    users: list[DemoUser] = field(default_factory=list)
+    password: str = DEMO_PASSWORD
 
 
 def seed_demo(session: Session, clock: Clock) -> SeedReport:
-    """Create the demo force unless it exists."""
-    report = SeedReport()
+    """Create the demo force, its partner council and one user per role, unless they exist."""
+    report = SeedReport(users=list(DEMO_USERS))
+    # The platform acting in the demo force, so the force's own audit log shows the seeding.
+    actor = Actor.system(STAFFORDSHIRE.id, "demo")
     if session.get(Force, STAFFORDSHIRE.id) is None:
-        add_force(session, Actor.system(None, "demo"), STAFFORDSHIRE, clock)
+        add_force(session, actor, STAFFORDSHIRE, clock)
         report.created.append(f"force {STAFFORDSHIRE.id}")
     else:
         report.kept.append(f"force {STAFFORDSHIRE.id}")
+    if session.get(Organisation, STOKE_COUNCIL.id) is None:
+        add_organisation(session, actor, STOKE_COUNCIL, clock)
+        report.created.append(f"organisation {STOKE_COUNCIL.id}")
+    else:
+        report.kept.append(f"organisation {STOKE_COUNCIL.id}")
+    created, kept = [], []
+    for demo in DEMO_USERS:
+        if access_queries.user_by_username(session, demo.username) is not None:
+            kept.append(demo.username)
+            continue
+        add_user(
+            session,
+            actor if demo.home != "platform" else Actor.system(None, "demo"),
+            AddUser(
+                username=demo.username,
+                display_name=demo.display_name,
+                roles=(demo.role.value,),
+                force_id=STAFFORDSHIRE.id if demo.home == STAFFORDSHIRE.id else None,
+                organisation_id=STOKE_COUNCIL.id if demo.home == STOKE_COUNCIL.id else None,
+                clearance=demo.clearance.value,
+                password=DEMO_PASSWORD,
+            ),
+            clock,
+        )
+        created.append(demo.username)
+    if created:
+        report.created.append(f"{len(created)} demo users")
+    if kept:
+        report.kept.append(f"{len(kept)} demo users")
     return report

@@ -158,6 +158,77 @@ def parse_osmand(params: Mapping[str, str], now: datetime) -> Fix:
     )
 
 
+JSON_FIELDS = {
+    "device_id",
+    "timestamp",
+    "lat",
+    "lon",
+    "speed_mps",
+    "bearing",
+    "altitude_m",
+    "accuracy_m",
+    "battery",
+    "alarm",
+    "secret",
+    "attributes",
+}
+
+
+def parse_json_item(item: Any, now: datetime) -> Fix | FixRejected:
+    """A fix from one item of a JSON batch (numbers as JSON numbers, speed in m/s)."""
+    if not isinstance(item, dict):
+        return FixRejected(FieldProblem("item", "each position is an object"))
+    try:
+        device_id = item.get("device_id")
+        if not isinstance(device_id, str) or not device_id.strip():
+            raise FixRejected(FieldProblem("device_id", "the device id is missing"), code="device.unknown")
+        timestamp = item.get("timestamp")
+        fix_at = parse_timestamp(None if timestamp is None else str(timestamp), now)
+        lat, lon = _json_number(item, "lat", required=True), _json_number(item, "lon", required=True)
+        alarm = item.get("alarm")
+        attributes = item.get("attributes")
+        return Fix(
+            device_id=device_id.strip(),
+            fix_at=fix_at,
+            lat=lat,
+            lon=lon,
+            speed_mps=_json_number(item, "speed_mps"),
+            bearing=_json_number(item, "bearing"),
+            altitude_m=_json_number(item, "altitude_m"),
+            accuracy_m=_json_number(item, "accuracy_m"),
+            battery=_json_number(item, "battery"),
+            alarm=str(alarm).strip().lower() if alarm else None,
+            secret=item.get("secret"),
+            attributes=dict(attributes) if isinstance(attributes, dict) else {},
+        )
+    except FixRejected as rejected:
+        return rejected
+
+
+def _json_number(item: dict, name: str, *, required: bool = False) -> float | None:
+    value = item.get(name)
+    kind = type(value)
+    if kind is float:
+        if value - value == 0:  # finite (inf - inf and nan - nan are nan)
+            return value
+        raise FixRejected(FieldProblem(name, f"{value!r} is not a finite number"))
+    if kind is int:
+        return float(value)
+    if value is None:
+        if required:
+            raise FixRejected(FieldProblem(name, f"{name} is required"))
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise FixRejected(FieldProblem(name, f"{value!r} is not a number"))
+    try:
+        number = float(value)
+    except ValueError:
+        raise FixRejected(FieldProblem(name, f"{value!r} is not a number")) from None
+    if not math.isfinite(number):
+        raise FixRejected(FieldProblem(name, f"{value!r} is not a finite number"))
+    return number
+
+
 def _attribute(value: str) -> Any:
     lowered = value.lower()
     if lowered in ("true", "false"):

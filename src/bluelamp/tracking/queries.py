@@ -69,16 +69,19 @@ def overlapping_duty(session: Session, officer_id: str, starts_at: datetime, end
     ).first()
 
 
-def crew_skills(session: Session, unit_ids: list[str], at: datetime) -> dict[str, list[list[str]]]:
-    """For each unit, the skill lists of the officers crewing it at a moment (one query)."""
-    rows = session.execute(
+def crew_skills(session: Session, unit_ids: list[str] | None, at: datetime) -> dict[str, list[list[str]]]:
+    """For each unit, the skill lists of the officers crewing it at a moment (one query).
+    ``unit_ids=None``: every unit with a crew (no id list: fine for 150,000 units)."""
+    statement = (
         select(Duty.unit_id, Officer.skills)
         .join(Officer, Officer.id == Duty.officer_id)
-        .where(Duty.unit_id.in_(unit_ids), Duty.starts_at <= at, Duty.ends_at > at)
-    ).all()
-    found: dict[str, list[list[str]]] = {unit_id: [] for unit_id in unit_ids}
-    for unit_id, skills in rows:
-        found[unit_id].append(list(skills or []))
+        .where(Duty.starts_at <= at, Duty.ends_at > at)
+    )
+    if unit_ids is not None:
+        statement = statement.where(Duty.unit_id.in_(unit_ids))
+    found: dict[str, list[list[str]]] = {unit_id: [] for unit_id in unit_ids or []}
+    for unit_id, skills in session.execute(statement).all():
+        found.setdefault(unit_id, []).append(list(skills or []))
     return found
 
 

@@ -68,7 +68,7 @@ class Tracking:
         now = self.clock.now()
         with self.database.read() as session:
             units = queries.all_units(session)
-            crews = queries.crew_skills(session, [u.id for u in units], now) if units else {}
+            crews = queries.crew_skills(session, None, now)
             states = [state_of(unit, crews.get(unit.id, [])) for unit in units]
         self.index.load(states)
         return len(states)

@@ -576,3 +576,24 @@ def acknowledge_emergency(
         },
     )
     return emergency, event
+
+
+# ---------------------------------------------------------------- resources screens
+
+
+def list_stations(session: Session, actor: Actor) -> list[Station]:
+    """The stations of the actor's force, by name (drawn on the resources map)."""
+    require(actor, Action.UNIT_READ)
+    return queries.stations(session, actor.force_id) if actor.force_id else []
+
+
+def list_geofences(session: Session, actor: Actor) -> list:
+    """The geofences of the actor's force, by name (their outlines on the resources map)."""
+    require(actor, Action.UNIT_READ)
+    return queries.geofences(session, actor.force_id) if actor.force_id else []
+
+
+def unit_crew(session: Session, actor: Actor, unit_id: str, clock: Clock) -> list[Officer]:
+    """The officers crewing a unit now, by collar number."""
+    unit = get_unit(session, actor, unit_id)
+    return queries.crew(session, unit.id, clock.now())

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
 
@@ -14,7 +15,25 @@ if TYPE_CHECKING:
     from bluelamp.storage import Database
     from bluelamp.tracking.ingest import DeviceInfo, Fix
 
-_INSERT = insert(Position)
+POSITION_COLUMNS = (
+    "force_id",
+    "device_id",
+    "unit_id",
+    "officer_id",
+    "fix_at",
+    "received_at",
+    "lat",
+    "lon",
+    "speed_mps",
+    "bearing",
+    "altitude_m",
+    "accuracy_m",
+    "battery",
+    "alarm",
+    "attributes",
+)
+_FIX_AT, _RECEIVED_AT, _UNIT_ID, _LAT, _LON, _SPEED, _BEARING, _ACCURACY, _BATTERY = 4, 5, 2, 6, 7, 8, 9, 11, 12
+
 _LATEST = (
     update(Unit)
     .where(
@@ -33,49 +52,70 @@ _LATEST = (
 )
 
 
-def position_row(device: DeviceInfo, fix: Fix, received_at: datetime) -> dict[str, Any]:
-    return {
-        "force_id": device.force_id,
-        "device_id": device.device_id,
-        "unit_id": device.unit_id,
-        "officer_id": device.officer_id,
-        "fix_at": fix.fix_at,
-        "received_at": received_at,
-        "lat": fix.lat,
-        "lon": fix.lon,
-        "speed_mps": fix.speed_mps,
-        "bearing": fix.bearing,
-        "altitude_m": fix.altitude_m,
-        "accuracy_m": fix.accuracy_m,
-        "battery": fix.battery,
-        "alarm": fix.alarm,
-        "attributes": fix.attributes or None,
-    }
+def position_row(device: DeviceInfo, fix: Fix, received_at: datetime) -> tuple:
+    """A trail row as a tuple in POSITION_COLUMNS order (the driver takes it as it is)."""
+    return (
+        device.force_id,
+        device.device_id,
+        device.unit_id,
+        device.officer_id,
+        fix.fix_at,
+        received_at,
+        fix.lat,
+        fix.lon,
+        fix.speed_mps,
+        fix.bearing,
+        fix.altitude_m,
+        fix.accuracy_m,
+        fix.battery,
+        fix.alarm,
+        json.dumps(fix.attributes) if fix.attributes else None,
+    )
 
 
-def store_positions(database: Database, rows: list[dict[str, Any]]) -> None:
+def sqlite_time(moment: datetime) -> str:
+    """A UTC time in the text form SQLAlchemy's SQLite DateTime stores and reads back."""
+    moment = moment.astimezone(UTC)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d}:"
+        f"{moment.second:02d}.{moment.microsecond:06d}"
+    )
+
+
+def insert_position_rows(connection, rows: list[tuple]) -> None:
+    """One driver-level executemany of trail rows: no per-value processing by SQLAlchemy."""
+    if connection.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in POSITION_COLUMNS)
+        rows = [row[:4] + (sqlite_time(row[4]), sqlite_time(row[5])) + row[6:] for row in rows]
+    else:
+        marks = ", ".join("%s" for _ in POSITION_COLUMNS)
+    sql = f"INSERT INTO tracking_position ({', '.join(POSITION_COLUMNS)}) VALUES ({marks})"
+    connection.exec_driver_sql(sql, rows)
+
+
+def store_positions(database: Database, rows: list[tuple]) -> None:
     """The trail rows, and each unit's newest fix, in one transaction."""
-    newest: dict[str, dict[str, Any]] = {}
+    newest: dict[str, tuple] = {}
     for row in rows:
-        unit_id = row["unit_id"]
-        if unit_id and (unit_id not in newest or row["fix_at"] > newest[unit_id]["fix_at"]):
+        unit_id = row[_UNIT_ID]
+        if unit_id and (unit_id not in newest or row[_FIX_AT] > newest[unit_id][_FIX_AT]):
             newest[unit_id] = row
     with database.unit_of_work() as session:
         connection = session.connection()
-        connection.execute(_INSERT, rows)
+        insert_position_rows(connection, rows)
         if newest:
             connection.execute(
                 _LATEST,
                 [
                     {
                         "b_unit_id": u,
-                        "b_fix_at": r["fix_at"],
-                        "b_lat": r["lat"],
-                        "b_lon": r["lon"],
-                        "b_speed": r["speed_mps"],
-                        "b_bearing": r["bearing"],
-                        "b_accuracy": r["accuracy_m"],
-                        "b_battery": r["battery"],
+                        "b_fix_at": r[_FIX_AT],
+                        "b_lat": r[_LAT],
+                        "b_lon": r[_LON],
+                        "b_speed": r[_SPEED],
+                        "b_bearing": r[_BEARING],
+                        "b_accuracy": r[_ACCURACY],
+                        "b_battery": r[_BATTERY],
                     }
                     for u, r in newest.items()
                 ],

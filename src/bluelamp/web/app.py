@@ -2,34 +2,47 @@
 
 from __future__ import annotations
 
+import gc
+import logging
+from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from bluelamp import __version__
-from bluelamp.clock import Clock
+from bluelamp.clock import Clock, to_local
 from bluelamp.events import EventBus
+from bluelamp.relay import transport_for
 from bluelamp.settings import Settings
 from bluelamp.storage import Database
+from bluelamp.tracking.feed import LiveFeed
+from bluelamp.tracking.runtime import Tracking
 from bluelamp.web import errors as web_errors
 from bluelamp.web.api import account as account_api
 from bluelamp.web.api import admin as admin_api
+from bluelamp.web.api import live as live_api
+from bluelamp.web.api import resources as resources_api
 from bluelamp.web.api import system as system_api
+from bluelamp.web.api import tracking as tracking_api
 from bluelamp.web.navigation import NavItem
 from bluelamp.web.pages import account as account_pages
 from bluelamp.web.pages import admin as admin_pages
 from bluelamp.web.pages import audit as audit_pages
 from bluelamp.web.pages import home as home_pages
 from bluelamp.web.pages import oidc as oidc_pages
+from bluelamp.web.pages import resources as resources_pages
 from bluelamp.web.security import SecurityHeaders
 
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 # Each capability's page and API modules: (router, navigation entries).
-PAGE_MODULES = [home_pages, account_pages, oidc_pages, admin_pages, audit_pages]
-API_MODULES = [system_api, account_api, admin_api]
+PAGE_MODULES = [home_pages, account_pages, oidc_pages, admin_pages, audit_pages, resources_pages]
+API_MODULES = [system_api, account_api, admin_api, tracking_api, resources_api, live_api]
 
 
 def create_app(
@@ -38,9 +51,38 @@ def create_app(
     database: Database | None = None,
     clock: Clock | None = None,
     bus: EventBus | None = None,
+    background_writer: bool = True,
+    freeze_at_start: bool = False,
 ) -> FastAPI:
-    """Build the Bluelamp web application from settings (and, for tests, ready-made parts)."""
+    """Build the Bluelamp web application from settings (and, for tests, ready-made parts).
+
+    ``background_writer=False`` stores trail positions only when flushed (tests that
+    share one connection across the app must not write from another thread).
+
+    ``freeze_at_start=True`` (the server sets it) moves everything built at start-up, the
+    app and the latest-position index, out of the garbage collector's full passes
+    (``gc.freeze``): with them, a full collection paused the live feed for about 300 ms
+    (docs/benchmarks.md, "Live feed"). Tests that build many apps leave it off, so that
+    their garbage stays collectable."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:
+            await run_in_threadpool(app.state.tracking.start)
+        except Exception:  # the database may be down: serve anyway, /healthz says 503
+            log.exception("tracking could not load its index at start; live positions start empty")
+        await app.state.live.start()
+        if freeze_at_start:
+            gc.collect()
+            gc.freeze()
+        try:
+            yield
+        finally:
+            await app.state.live.stop()
+            await run_in_threadpool(app.state.tracking.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Bluelamp",
         version=__version__,
         description="Open-source policing operations platform. Errors are RFC 9457 problem details.",
@@ -53,6 +95,20 @@ def create_app(
     )
     app.state.clock = clock or Clock()
     app.state.bus = bus or EventBus()
+    app.state.tracking = Tracking(
+        app.state.database,
+        app.state.clock,
+        app.state.bus.publish,
+        limits=settings.ingest_limits(),
+        staleness=settings.staleness(),
+        background_writer=background_writer,
+    )
+    app.state.live = LiveFeed(
+        app.state.bus,
+        app.state.tracking,
+        interval=settings.live_feed_interval_ms / 1000,
+        transport=transport_for(settings.redis_url, app.state.database),
+    )
 
     nav: list[NavItem] = []
     for module in PAGE_MODULES:
@@ -66,7 +122,10 @@ def create_app(
         nav=sorted(nav, key=lambda item: item.order),
         version=__version__,
         tile_url=settings.tile_url,
+        oidc_enabled=settings.oidc_enabled,  # the sign-in page offers the provider's button
+        oidc_button_label=settings.oidc_button_label,
     )
+    templates.env.filters["local_time"] = local_time
     app.state.templates = templates
 
     static_dir = settings.static_dir or HERE / "static"
@@ -75,3 +134,8 @@ def create_app(
     web_errors.install(app)
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
     return app
+
+
+def local_time(moment: datetime | None) -> str:
+    """Jinja filter: a stored UTC time as Europe/London wall-clock time ("2026-03-01 14:30")."""
+    return to_local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""

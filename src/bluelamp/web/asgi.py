@@ -9,4 +9,4 @@ from bluelamp.web.app import create_app
 
 
 def build() -> FastAPI:
-    return create_app(Settings())
+    return create_app(Settings(), freeze_at_start=True)

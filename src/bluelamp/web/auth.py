@@ -4,17 +4,21 @@ cookie-authenticated request.
 
 Every route declares its access with exactly one of ``allow(action)``,
 ``signed_in`` or ``public`` (tests/test_route_access.py fails for a route without).
+
+The sign-in form itself has no session yet, so it is protected by a double-submit
+token instead: a short-lived cookie and a hidden field that must match.
 """
 
 from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-from fastapi import Request
+from fastapi import Request, Response, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from bluelamp.access import audit, service, sessions
+from bluelamp.access import account, audit, service, sessions
 from bluelamp.access.audit import Audit, AuditTrail, Outcome
 from bluelamp.access.model import User, WebSession
 from bluelamp.access.policy import Action, Actor
@@ -24,6 +28,12 @@ SESSION_COOKIE = "bl_session"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# A program states why it needs personal data in this header, once per request.
+REASON_HEADER = "x-bluelamp-reason"
+# The sign-in form's double-submit token (login CSRF), readable only by /sign-in.
+SIGNIN_CSRF_COOKIE = "bl_csrf_pre"
+SIGNIN_PATH = "/sign-in"
+SIGNIN_CSRF_MAX_AGE_SECONDS = 30 * 60
 
 
 @dataclass
@@ -55,6 +65,7 @@ def _resolve(request: Request) -> Caller:
     policy = app.settings.session_policy()
     ip = client_ip(request)
     authorization = request.headers.get("authorization", "")
+    stated = account.stated_reason(request.headers.get(REASON_HEADER))
     try:
         with database.unit_of_work() as session:
             if authorization:
@@ -62,13 +73,13 @@ def _resolve(request: Request) -> Caller:
                 if scheme.lower() != "bearer" or not presented:
                     raise Unauthenticated("use 'Authorization: Bearer <token>'", code="access.token_invalid")
                 user, token = sessions.authenticate_token(session, presented.strip(), clock)
-                actor = service.actor_for_user(session, user, ip=ip, via="token")
+                actor = service.actor_for_user(session, user, ip=ip, reason=stated, via="token")
                 web_session = None
             else:
                 web_session, user = sessions.resolve_session(
                     session, request.cookies.get(SESSION_COOKIE, ""), clock=clock, policy=policy
                 )
-                reason = sessions.current_reason(web_session, clock, policy)
+                reason = stated or sessions.current_reason(web_session, clock, policy)
                 actor = service.actor_for_user(session, user, ip=ip, session_id=web_session.id, reason=reason)
             session.expunge_all()
     except Unauthenticated as exc:
@@ -111,6 +122,79 @@ async def _check_csrf(request: Request, caller: Caller) -> None:
         raise Denied("the form's security token is missing or wrong; reload the page and try again", code="access.csrf")
 
 
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """Give the browser its session: HttpOnly, SameSite=Lax, Secure (per settings), whole site."""
+    settings = request.app.state.settings
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_hours * 3600,  # never outlives the session's absolute limit
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.session_cookie_secure,
+    )
+
+
+def clear_session_cookie(response: Response, request: Request) -> None:
+    """Tell the browser to forget its session cookie (sign-out)."""
+    settings = request.app.state.settings
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="lax", secure=settings.session_cookie_secure
+    )
+
+
+def new_signin_csrf() -> str:
+    """A fresh double-submit token for the sign-in form (its hidden field and ``set_signin_csrf``)."""
+    return secrets.token_urlsafe(32)
+
+
+def set_signin_csrf(response: Response, request: Request, token: str) -> None:
+    """The sign-in form's token as a cookie: HttpOnly, SameSite=Strict, sent only to /sign-in."""
+    response.set_cookie(
+        SIGNIN_CSRF_COOKIE,
+        token,
+        max_age=SIGNIN_CSRF_MAX_AGE_SECONDS,
+        path=SIGNIN_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.session_cookie_secure,
+    )
+
+
+def clear_signin_csrf(response: Response, request: Request) -> None:
+    """Tell the browser to forget the sign-in form's token once it has been used."""
+    response.delete_cookie(
+        SIGNIN_CSRF_COOKIE,
+        path=SIGNIN_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.session_cookie_secure,
+    )
+
+
+def check_signin_csrf(request: Request, presented: str) -> None:
+    """Refuse (Denied access.csrf, audited) a sign-in whose hidden token does not match its cookie."""
+    expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
+    if not expected or not presented or not secrets.compare_digest(presented, expected):
+        _audit_refusal(request, "csrf", Outcome.DENIED, {"path": request.url.path})
+        raise Denied("the sign-in form expired or did not come from this site; try again", code="access.csrf")
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Where to go after signing in or stating a reason: a path on this site only, never
+    another site (``//host``, ``https://host``, backslashes) and never back to sign-in or out."""
+    target = (target or "").strip()
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith((SIGNIN_PATH, "/sign-out")):
+        return default
+    return target
+
+
 def _audit_refusal(request: Request, action: str, outcome: str, detail: dict, actor: Actor | None = None) -> None:
     app = request.app.state
     who = actor or Actor(user_id=None, username="(unknown)", force_id=None, ip=client_ip(request), via="web")
@@ -150,3 +234,45 @@ async def public(request: Request) -> None:
 
 
 public.bluelamp_access = "public"
+
+
+# ---------------------------------------------------------------- WebSockets
+
+
+class _HandshakeCredentials:
+    """What ``_resolve`` reads of a request, taken from a WebSocket handshake, with a
+    ``?token=`` presented as a bearer token (browsers' WebSocket API cannot set headers)."""
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self.app = websocket.app
+        self.client = websocket.client
+        self.cookies = websocket.cookies
+        self.url = websocket.url
+        self.headers = {name.lower(): value for name, value in websocket.headers.items()}
+        token = websocket.query_params.get("token")
+        if token and "authorization" not in self.headers:
+            self.headers["authorization"] = f"Bearer {token}"
+
+
+def _same_origin(websocket: WebSocket) -> bool:
+    origin = websocket.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
+
+
+async def websocket_caller(websocket: WebSocket, action: Action) -> Caller:
+    """The caller of a WebSocket that needs ``action``, from the session cookie, an
+    ``Authorization: Bearer`` header or ``?token=``. A cookie only counts from a page of
+    this site (the Origin must match: a WebSocket has no CSRF token). Raises
+    Unauthenticated or Denied, audited as ``allow`` does for requests."""
+    credentials = _HandshakeCredentials(websocket)
+    caller = await run_in_threadpool(_resolve, credentials)
+    path = {"path": websocket.url.path}
+    if caller.web_session is not None and not _same_origin(websocket):
+        await run_in_threadpool(_audit_refusal, credentials, "csrf", Outcome.DENIED, path, caller.actor)
+        raise Denied(
+            "a live feed opened with your session must come from a page of this site", code="access.cross_site"
+        )
+    if not caller.actor.can(action):
+        await run_in_threadpool(_audit_refusal, credentials, str(action), Outcome.DENIED, path, caller.actor)
+        raise Denied(f"your roles do not allow {action}")
+    return caller

@@ -4,7 +4,7 @@ API, one HTML error page for people."""
 from __future__ import annotations
 
 import logging
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_KIND: list[tuple[type[errors.BluelampError], int]] = [
+    (errors.BadRequest, 400),
     (errors.InvalidInput, 422),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
@@ -76,10 +77,35 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
+def _return_path(request: Request) -> str:
+    """Where to come back to after signing in or stating a reason: this page for a plain
+    GET; for a form post or an htmx request, the page the browser was on."""
+    if request.method == "GET" and not request.headers.get("hx-request"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    page = urlsplit(request.headers.get("hx-current-url") or request.headers.get("referer", ""))
+    if page.netloc == request.url.netloc and page.path:
+        return page.path + (f"?{page.query}" if page.query else "")
+    return "/"
+
+
+def _send_person_to(request: Request, path: str) -> Response:
+    """Send a person's browser to a page that will bring them back (htmx: by HX-Redirect)."""
+    url = f"{path}?next={quote(_return_path(request), safe='')}"
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
 async def handle_bluelamp_error(request: Request, exc: errors.BluelampError) -> Response:
-    if isinstance(exc, errors.Unauthenticated) and wants_html(request):
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/sign-in?next={quote(target, safe='')}", status_code=303)
+    person = wants_html(request) or (
+        bool(request.headers.get("hx-request")) and not request.url.path.startswith(API_PREFIXES)
+    )
+    if person and isinstance(exc, errors.Unauthenticated):
+        return _send_person_to(request, "/sign-in")
+    if person and exc.code == "access.reason_required":
+        # People are asked why they need personal data, then sent back; programs get the
+        # problem JSON and state the reason in the X-Bluelamp-Reason header instead.
+        return _send_person_to(request, "/account/reason")
     status = status_for(exc)
     if status >= 500:
         log.error("%s: %s", exc.code, exc.detail)

@@ -62,5 +62,5 @@ def run(settings: Settings, database: Database) -> None:
         return
     from bluelamp.web.app import create_app
 
-    app = create_app(settings, database=database)
+    app = create_app(settings, database=database, freeze_at_start=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, proxy_headers=True)

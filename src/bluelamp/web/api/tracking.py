@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from bluelamp.access.policy import Action, markings_up_to
 from bluelamp.errors import BadRequest, FieldProblem, InvalidInput, TooLarge
 from bluelamp.tracking import queries, service
-from bluelamp.tracking.ingest import FixRejected, parse_osmand
+from bluelamp.tracking.ingest import FixRejected, parse_json_item, parse_osmand
 from bluelamp.tracking.runtime import apply_status
 from bluelamp.web.auth import Caller, allow, client_ip, public
 from bluelamp.web.deps import Db, Now
@@ -26,11 +26,19 @@ router = APIRouter()
 # ---------------------------------------------------------------- ingest
 
 
-@router.api_route(
+@router.get(
     "/ingest/osmand",
-    methods=["GET", "POST"],
     tags=["tracking"],
-    summary="Traccar OsmAnd protocol",
+    summary="Traccar OsmAnd protocol (query)",
+    operation_id="osmand_get",
+    dependencies=[Depends(public)],
+    response_class=PlainTextResponse,
+)
+@router.post(
+    "/ingest/osmand",
+    tags=["tracking"],
+    summary="Traccar OsmAnd protocol (form)",
+    operation_id="osmand_post",
     dependencies=[Depends(public)],
     response_class=PlainTextResponse,
 )
@@ -115,7 +123,7 @@ async def positions(request: Request, caller: Caller = Depends(allow(Action.POSI
     if len(items) > limits.max_batch:
         raise TooLarge(f"{len(items)} positions in one batch; the most is {limits.max_batch}", code="input.too_large")
     now = request.app.state.clock.now()
-    fixes = [_batch_fix(item, now) for item in items]
+    fixes = [parse_json_item(item, now) for item in items]
     deferred: list = []
     result = tracking.ingest.ingest(
         fixes, source_ip=client_ip(request), force_id=caller.actor.force_id, defer=deferred.append
@@ -125,36 +133,6 @@ async def positions(request: Request, caller: Caller = Depends(allow(Action.POSI
     return BatchOut(
         accepted=result.accepted, rejected=result.rejected, results=[ItemOut(**item.__dict__) for item in result.items]
     )
-
-
-def _batch_fix(item: Any, now: datetime):
-    if not isinstance(item, dict):
-        return FixRejected(FieldProblem("item", "each position is an object"))
-    params = {
-        k: ("" if v is None else str(v)) for k, v in item.items() if k != "attributes" and not isinstance(v, dict)
-    }
-    params["id"] = params.pop("device_id", "")
-    if "speed_mps" in params:
-        speed = params.pop("speed_mps")
-        params["speed"] = str(float(speed) / 0.514444) if speed not in ("",) and _is_number(speed) else speed
-    for ours, theirs in (("altitude_m", "altitude"), ("accuracy_m", "accuracy"), ("battery", "batt")):
-        if ours in params:
-            params[theirs] = params.pop(ours)
-    try:
-        fix = parse_osmand(params, now)
-    except FixRejected as rejected:
-        return rejected
-    if isinstance(item.get("attributes"), dict):
-        fix.attributes.update(item["attributes"])
-    return fix
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------- units

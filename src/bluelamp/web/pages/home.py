@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 
 from bluelamp.access import queries as access_queries
 from bluelamp.errors import CATALOGUE, NotFound
-from bluelamp.web.auth import public
+from bluelamp.web.auth import Caller, optional_caller, public
 from bluelamp.web.deps import Db
 from bluelamp.web.navigation import NavItem
 
@@ -19,12 +20,14 @@ NAV = [NavItem("Home", "/", order=0), NavItem("API", "/docs", order=900)]
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, db: Db):
+def home(request: Request, db: Db, me: Annotated[Caller | None, Depends(optional_caller)]):
     with db.read() as session:
         forces = access_queries.list_forces(session)
-    preferred = request.app.state.settings.demo_force_id
+    preferred = me.actor.force_id if me and me.actor.force_id else request.app.state.settings.demo_force_id
     force = next((f for f in forces if f.id == preferred), forces[0] if forces else None)
-    return request.app.state.templates.TemplateResponse(request, "home.html", {"force": force, "forces": forces})
+    return request.app.state.templates.TemplateResponse(
+        request, "home.html", {"force": force, "forces": forces, "me": me}
+    )
 
 
 @router.get("/errors/{code}", response_class=HTMLResponse)
