@@ -233,3 +233,17 @@ def test_staleness_follows_the_age_of_the_last_fix(db, tracking, clock):
     assert tracking.freshness(state) == "stale"
     clock.advance(timedelta(seconds=tracking.staleness.offline_seconds))
     assert tracking.freshness(state) == "offline"
+
+
+def test_trail_positions_past_retention_are_purged(db, tracking, clock):
+    unit, _ = register(db, tracking)
+    tracking.ingest.ingest([fix(lat="53.0")])
+    tracking.writer.flush()
+    clock.advance(timedelta(days=tracking.ingest.limits.max_age_days + 1))
+    tracking.ingest.ingest([fix(lat="53.1", timestamp=str(int(clock.now().timestamp())))])
+    tracking.writer.flush()
+    assert tracking.writer.purge_if_due() == 1
+    with db.read() as session:
+        kept = queries.trail(session, unit.id, NOW - timedelta(days=1), clock.now())
+    assert [p.lat for p in kept] == [53.1]
+    assert tracking.writer.purge_if_due() == 0  # not again within the hour

@@ -124,4 +124,51 @@ def seed_demo(session: Session, clock: Clock) -> SeedReport:
         report.created.append(f"{len(created)} demo users")
     if kept:
         report.kept.append(f"{len(kept)} demo users")
+    seed_resources(session, actor, clock, report)
     return report
+
+
+# The real towns (DOMAIN.md "Geography"): a station in each, with its first unit.
+STATIONS = [
+    ("STOKE", "Stoke-on-Trent", 53.003, -2.180, "SK"),
+    ("NUL", "Newcastle-under-Lyme", 53.012, -2.227, "NL"),
+    ("STAFF", "Stafford", 52.806, -2.117, "SF"),
+    ("BURT", "Burton upon Trent", 52.802, -1.637, "BT"),
+    ("TAM", "Tamworth", 52.634, -1.695, "TW"),
+    ("LICH", "Lichfield", 52.683, -1.826, "LF"),
+    ("CANN", "Cannock", 52.691, -2.031, "CK"),
+    ("LEEK", "Leek", 53.105, -2.025, "LK"),
+    ("UTTX", "Uttoxeter", 52.898, -1.866, "UX"),
+    ("STONE", "Stone", 52.904, -2.147, "ST"),
+    ("RUGE", "Rugeley", 52.760, -1.936, "RG"),
+    ("KIDS", "Kidsgrove", 53.087, -2.238, "KG"),
+]
+# Force-wide specialist units, based at the two largest stations.
+SPECIALISTS = [
+    ("ARV1", "armed_response_vehicle", "STOKE"),
+    ("ARV2", "armed_response_vehicle", "STAFF"),
+    ("DOG1", "dog_van", "STAFF"),
+    ("RP1", "roads_policing_car", "CANN"),
+]
+
+
+def seed_resources(session: Session, actor: Actor, clock: Clock, report: SeedReport) -> None:
+    """Stations in the real towns, a response car at each and the specialists, each with a
+    tracker (device id ``demo-<CALLSIGN>``) that Traccar Client or the simulator can use."""
+    from bluelamp.tracking import queries as tracking_queries
+    from bluelamp.tracking import service as tracking
+
+    if tracking_queries.stations(session, STAFFORDSHIRE.id):
+        report.kept.append("stations and units")
+        return
+    units = []
+    for code, name, lat, lon, prefix in STATIONS:
+        tracking.add_station(session, actor, tracking.AddStation(code, name, lat, lon), clock)
+        units.append((f"{prefix}11", "response_car", code))
+    units.extend(SPECIALISTS)
+    for call_sign, unit_type, station in units:
+        tracking.add_unit(session, actor, tracking.AddUnit(call_sign, unit_type, station, status="available"), clock)
+        tracking.add_device(
+            session, actor, tracking.AddDevice(f"demo-{call_sign}", "vehicle_tracker", call_sign), clock
+        )
+    report.created.append(f"{len(STATIONS)} stations and {len(units)} units with trackers")

@@ -14,6 +14,7 @@ import logging
 import math
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -508,10 +509,24 @@ class TrailWriter:
     """Stores trail rows in batches from a background thread (or at once, when
     ``start`` is never called: tests and the CLI flush by hand)."""
 
-    def __init__(self, database: Database, *, batch: int = 5000, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        batch: int = 5000,
+        interval: float = 0.2,
+        retention: timedelta | None = None,
+        clock: Clock | None = None,
+        purge_every: float = 3600.0,
+    ) -> None:
         self.database = database
         self.batch = batch
         self.interval = interval
+        self.retention = retention
+        self.clock = clock or Clock()
+        self.purge_every = purge_every
+        self._last_purge = 0.0
+        self.purged = 0
         self._queue: queue.SimpleQueue[list[dict[str, Any]] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pending: list[dict[str, Any]] = []
@@ -567,3 +582,17 @@ class TrailWriter:
                     self.written += len(rows)
                 except Exception:  # never lose the thread; the rows are logged as lost
                     log.exception("could not store %d trail positions", len(rows))
+            self.purge_if_due()
+
+    def purge_if_due(self) -> int:
+        """Delete trail positions past the retention period, at most once per ``purge_every`` seconds."""
+        if self.retention is None or time.monotonic() - self._last_purge < self.purge_every:
+            return 0
+        self._last_purge = time.monotonic()
+        try:
+            removed = writes.delete_positions_before(self.database, self.clock.now() - self.retention)
+        except Exception:  # a failed purge is retried next time; ingest goes on
+            log.exception("could not purge old trail positions")
+            return 0
+        self.purged += removed
+        return removed

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from bluelamp.clock import Clock
@@ -46,7 +47,9 @@ class Tracking:
         self.staleness = staleness or Staleness()
         self.index = LatestIndex()
         self.registry = DeviceRegistry(self._load_devices, self._lookup_device)
-        self.writer = TrailWriter(database)
+        self.writer = TrailWriter(
+            database, retention=timedelta(days=(limits or IngestLimits()).max_age_days), clock=clock
+        )
         self.geofences = GeofenceWatcher()
         self.ingest = Ingest(
             database, self.index, self.registry, self.writer, clock, limits or IngestLimits(), publish, self.geofences
