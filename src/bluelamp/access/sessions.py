@@ -153,9 +153,29 @@ def resolve_session(session: Session, token: str, *, clock: Clock, policy: Sessi
     user = session.get(User, web_session.user_id)
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("please sign in", code="access.unauthenticated")
-    if now - web_session.last_seen_at > timedelta(seconds=60):  # write at most once a minute
-        web_session.last_seen_at = now
     return web_session, user
+
+
+def session_touch_due(web_session: WebSession, now) -> bool:
+    """Whether to record that a session was used (at most once a minute: reads stay reads)."""
+    return now - web_session.last_seen_at > timedelta(seconds=60)
+
+
+def token_touch_due(token: ApiToken, now) -> bool:
+    """Whether to record that a token was used (at most every five minutes)."""
+    return token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5)
+
+
+def touch(session: Session, now, *, session_id: str | None = None, token_id: str | None = None) -> None:
+    """Record that a session or token was just used (written at most once a minute or five)."""
+    if session_id is not None:
+        found = session.get(WebSession, session_id)
+        if found is not None and (found.last_seen_at is None or found.last_seen_at < now):
+            found.last_seen_at = now
+    if token_id is not None:
+        found = session.get(ApiToken, token_id)
+        if found is not None and (found.last_used_at is None or found.last_used_at < now):
+            found.last_used_at = now
 
 
 def end_session(session: Session, web_session: WebSession, actor: Actor, clock: Clock) -> None:
@@ -307,8 +327,6 @@ def authenticate_token(session: Session, presented: str, clock: Clock) -> tuple[
     user = session.get(User, token.user_id)
     if user is None or user.disabled_at is not None:
         raise Unauthenticated("the bearer token is not valid", code="access.token_invalid")
-    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=5):
-        token.last_used_at = now
     return user, token
 
 

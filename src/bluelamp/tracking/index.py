@@ -84,8 +84,8 @@ class LatestIndex:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self.units: dict[str, UnitState] = {}
-        # force -> cell -> unit ids of deployable units with a position
-        self._grid: dict[str, dict[tuple[int, int], set[str]]] = {}
+        # force -> capability bit (0: any) -> cell -> unit ids of deployable units with a position
+        self._grids: dict[str, dict[int, dict[tuple[int, int], set[str]]]] = {}
         # force -> capability bit -> deployable unit ids with a position
         self._by_capability: dict[str, dict[int, set[str]]] = {}
         self._deployable_count: dict[str, int] = {}
@@ -105,7 +105,7 @@ class LatestIndex:
         """Replace everything with these states (a rebuild from the store)."""
         with self._lock:
             self.units.clear()
-            self._grid.clear()
+            self._grids.clear()
             self._by_capability.clear()
             self._deployable_count.clear()
             for state in states:
@@ -167,30 +167,37 @@ class LatestIndex:
             state.cell = None
             return
         state.cell = cell_of(state.lat, state.lon)
-        self._grid.setdefault(state.force_id, {}).setdefault(state.cell, set()).add(state.unit_id)
+        grids = self._grids.setdefault(state.force_id, {})
+        grids.setdefault(0, {}).setdefault(state.cell, set()).add(state.unit_id)
         by_cap = self._by_capability.setdefault(state.force_id, {})
         mask = state.capabilities
         while mask:
             bit = mask & -mask
             by_cap.setdefault(bit, set()).add(state.unit_id)
+            grids.setdefault(bit, {}).setdefault(state.cell, set()).add(state.unit_id)
             mask ^= bit
         self._deployable_count[state.force_id] = self._deployable_count.get(state.force_id, 0) + 1
 
     def _unindex(self, state: UnitState) -> None:
         if state.cell is None:
             return
-        cells = self._grid.get(state.force_id, {})
-        members = cells.get(state.cell)
-        if members is not None:
-            members.discard(state.unit_id)
-            if not members:
-                del cells[state.cell]
-        by_cap = self._by_capability.get(state.force_id, {})
+        grids = self._grids.get(state.force_id, {})
+        bits = [0]
         mask = state.capabilities
         while mask:
             bit = mask & -mask
-            by_cap.get(bit, set()).discard(state.unit_id)
+            bits.append(bit)
             mask ^= bit
+        for bit in bits:
+            cells = grids.get(bit, {})
+            members = cells.get(state.cell)
+            if members is not None:
+                members.discard(state.unit_id)
+                if not members:
+                    del cells[state.cell]
+        by_cap = self._by_capability.get(state.force_id, {})
+        for bit in bits[1:]:
+            by_cap.get(bit, set()).discard(state.unit_id)
         self._deployable_count[state.force_id] -= 1
         state.cell = None
 
@@ -214,24 +221,26 @@ class LatestIndex:
         excluded = set(exclude)
         markings = set(allowed_markings) if allowed_markings is not None else None
         with self._lock:
-            candidates = self._smallest_capability_set(force_id, required)
+            bit, candidates = self._rarest_capability(force_id, required)
             if candidates is not None and len(candidates) <= RARE * max(1, k):
                 return self._scan(candidates, lat, lon, k, required, excluded, markings, max_km)
-            return self._ring_search(force_id, lat, lon, k, required, excluded, markings, max_km)
+            population = len(candidates) if candidates is not None else self._deployable_count.get(force_id, 0)
+            return self._ring_search(force_id, bit, population, lat, lon, k, required, excluded, markings, max_km)
 
-    def _smallest_capability_set(self, force_id: str, required: int) -> set[str] | None:
+    def _rarest_capability(self, force_id: str, required: int) -> tuple[int, set[str] | None]:
+        """The required capability held by the fewest deployable units, and those units."""
         if not required:
-            return None
+            return 0, None
         by_cap = self._by_capability.get(force_id, {})
-        smallest = None
+        best_bit, smallest = 0, None
         mask = required
         while mask:
             bit = mask & -mask
             members = by_cap.get(bit, set())
             if smallest is None or len(members) < len(smallest):
-                smallest = members
+                best_bit, smallest = bit, members
             mask ^= bit
-        return smallest
+        return best_bit, smallest
 
     def _accept(self, state: UnitState, required: int, excluded: set[str], markings: set[str] | None) -> bool:
         return (
@@ -264,6 +273,8 @@ class LatestIndex:
     def _ring_search(
         self,
         force_id: str,
+        bit: int,
+        population: int,
         lat: float,
         lon: float,
         k: int,
@@ -272,7 +283,7 @@ class LatestIndex:
         markings: set[str] | None,
         max_km: float,
     ) -> list[Nearby]:
-        cells = self._grid.get(force_id)
+        cells = self._grids.get(force_id, {}).get(bit)
         if not cells:
             return []
         cy, cx = cell_of(lat, lon)
@@ -284,7 +295,7 @@ class LatestIndex:
         for ring in range(max_ring + 1):
             if len(best) == k and (ring - 1) * ring_km > -best[0][0]:
                 break
-            if seen >= self._deployable_count.get(force_id, 0):
+            if seen >= population:
                 break
             for cell in _ring_cells(cy, cx, ring):
                 members = cells.get(cell)

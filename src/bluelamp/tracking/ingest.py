@@ -58,7 +58,7 @@ OSMAND_KNOWN = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Fix:
     """One position report, validated and in SI units."""
 
@@ -253,17 +253,19 @@ class IngestLimits:
     max_batch: int = 10000
 
 
-def validate(fix: Fix, now: datetime, limits: IngestLimits) -> None:
-    """Refuse a fix that cannot be a real position of a unit."""
+def validate(fix: Fix, now: datetime, limits: IngestLimits, window: tuple[datetime, datetime] | None = None) -> None:
+    """Refuse a fix that cannot be a real position of a unit. ``window`` (earliest,
+    latest) may be worked out once per batch."""
+    earliest, latest = window or time_window(now, limits)
     if not (isinstance(fix.lat, float | int) and math.isfinite(fix.lat) and -90 <= fix.lat <= 90):
         raise FixRejected(FieldProblem("lat", "latitude must be a number from -90 to 90"))
     if not (isinstance(fix.lon, float | int) and math.isfinite(fix.lon) and -180 <= fix.lon <= 180):
         raise FixRejected(FieldProblem("lon", "longitude must be a number from -180 to 180"))
     if fix.lat == 0 and fix.lon == 0:
         raise FixRejected(FieldProblem("lat", "0,0 is not a position (no GPS fix)"))
-    if fix.fix_at > now + timedelta(seconds=limits.future_seconds):
+    if fix.fix_at > latest:
         raise FixRejected(FieldProblem("timestamp", "the fix is in the future; check the device clock"))
-    if fix.fix_at < now - timedelta(days=limits.max_age_days):
+    if fix.fix_at < earliest:
         raise FixRejected(FieldProblem("timestamp", f"the fix is older than {limits.max_age_days} days"))
     for name, value, low, high in [
         ("speed", fix.speed_mps, 0, 150),
@@ -273,6 +275,11 @@ def validate(fix: Fix, now: datetime, limits: IngestLimits) -> None:
     ]:
         if value is not None and not low <= value <= high:
             raise FixRejected(FieldProblem(name, f"{name} {value} is outside {low}-{high}"))
+
+
+def time_window(now: datetime, limits: IngestLimits) -> tuple[datetime, datetime]:
+    """The earliest and latest fix times accepted now."""
+    return now - timedelta(days=limits.max_age_days), now + timedelta(seconds=limits.future_seconds)
 
 
 # ---------------------------------------------------------------- devices
@@ -395,6 +402,7 @@ class Ingest:
         crossings: list = []
         unknown: list[str] = []
         pending: list[Callable[[], None]] = []
+        window = time_window(now, self.limits)
         for n, fix in enumerate(fixes):
             if isinstance(fix, FixRejected):
                 result.rejected += 1
@@ -417,7 +425,7 @@ class Ingest:
                 result.items.append(ItemResult(n, False, "device.bad_secret", "key", "the device secret is wrong"))
                 continue
             try:
-                validate(fix, now, self.limits)
+                validate(fix, now, self.limits, window)
             except FixRejected as rejected:
                 result.rejected += 1
                 result.items.append(

@@ -7,9 +7,9 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, insert, select
 
-from bluelamp.tracking.model import Position, Unit, UnknownDevice
+from bluelamp.tracking.model import Position, UnknownDevice
 
 if TYPE_CHECKING:
     from bluelamp.storage import Database
@@ -33,23 +33,6 @@ POSITION_COLUMNS = (
     "attributes",
 )
 _FIX_AT, _RECEIVED_AT, _UNIT_ID, _LAT, _LON, _SPEED, _BEARING, _ACCURACY, _BATTERY = 4, 5, 2, 6, 7, 8, 9, 11, 12
-
-_LATEST = (
-    update(Unit)
-    .where(
-        Unit.id == bindparam("b_unit_id"),
-        or_(Unit.last_fix_at.is_(None), Unit.last_fix_at < bindparam("b_fix_at")),
-    )
-    .values(
-        last_fix_at=bindparam("b_fix_at"),
-        last_lat=bindparam("b_lat"),
-        last_lon=bindparam("b_lon"),
-        last_speed_mps=bindparam("b_speed"),
-        last_bearing=bindparam("b_bearing"),
-        last_accuracy_m=bindparam("b_accuracy"),
-        last_battery=bindparam("b_battery"),
-    )
-)
 
 
 def position_row(device: DeviceInfo, fix: Fix, received_at: datetime) -> tuple:
@@ -86,7 +69,13 @@ def insert_position_rows(connection, rows: list[tuple]) -> None:
     """One driver-level executemany of trail rows: no per-value processing by SQLAlchemy."""
     if connection.dialect.name == "sqlite":
         marks = ", ".join("?" for _ in POSITION_COLUMNS)
-        rows = [row[:4] + (sqlite_time(row[4]), sqlite_time(row[5])) + row[6:] for row in rows]
+        received: dict[datetime, str] = {}  # a batch shares one received time: format it once
+        rows = [
+            row[:4]
+            + (sqlite_time(row[4]), received.get(row[5]) or received.setdefault(row[5], sqlite_time(row[5])))
+            + row[6:]
+            for row in rows
+        ]
     else:
         marks = ", ".join("%s" for _ in POSITION_COLUMNS)
     sql = f"INSERT INTO tracking_position ({', '.join(POSITION_COLUMNS)}) VALUES ({marks})"
@@ -104,22 +93,26 @@ def store_positions(database: Database, rows: list[tuple]) -> None:
         connection = session.connection()
         insert_position_rows(connection, rows)
         if newest:
-            connection.execute(
-                _LATEST,
-                [
-                    {
-                        "b_unit_id": u,
-                        "b_fix_at": r[_FIX_AT],
-                        "b_lat": r[_LAT],
-                        "b_lon": r[_LON],
-                        "b_speed": r[_SPEED],
-                        "b_bearing": r[_BEARING],
-                        "b_accuracy": r[_ACCURACY],
-                        "b_battery": r[_BATTERY],
-                    }
-                    for u, r in newest.items()
-                ],
-            )
+            update_latest(connection, list(newest.values()))
+
+
+def update_latest(connection, rows: list[tuple]) -> None:
+    """Each unit's newest fix onto its row, unless the row already holds a newer one
+    (one driver-level executemany)."""
+    sqlite = connection.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    sql = (
+        f"UPDATE tracking_unit SET last_fix_at = {mark}, last_lat = {mark}, last_lon = {mark}, "
+        f"last_speed_mps = {mark}, last_bearing = {mark}, last_accuracy_m = {mark}, last_battery = {mark} "
+        f"WHERE id = {mark} AND (last_fix_at IS NULL OR last_fix_at < {mark})"
+    )
+    params = []
+    for r in rows:
+        fix_at = sqlite_time(r[_FIX_AT]) if sqlite else r[_FIX_AT]
+        params.append(
+            (fix_at, r[_LAT], r[_LON], r[_SPEED], r[_BEARING], r[_ACCURACY], r[_BATTERY], r[_UNIT_ID], fix_at)
+        )
+    connection.exec_driver_sql(sql, params)
 
 
 def count_unknown_devices(database: Database, device_ids: list[str], now: datetime, ip: str | None) -> None:

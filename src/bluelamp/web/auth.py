@@ -66,8 +66,11 @@ def _resolve(request: Request) -> Caller:
     ip = client_ip(request)
     authorization = request.headers.get("authorization", "")
     stated = account.stated_reason(request.headers.get(REASON_HEADER))
+    touch: dict[str, str] = {}
     try:
-        with database.unit_of_work() as session:
+        # A read: the write lock is taken only when "last seen" is due (at most once a
+        # minute per session), so concurrent requests never queue behind each other.
+        with database.read() as session:
             if authorization:
                 scheme, _, presented = authorization.partition(" ")
                 if scheme.lower() != "bearer" or not presented:
@@ -75,13 +78,20 @@ def _resolve(request: Request) -> Caller:
                 user, token = sessions.authenticate_token(session, presented.strip(), clock)
                 actor = service.actor_for_user(session, user, ip=ip, reason=stated, via="token")
                 web_session = None
+                if sessions.token_touch_due(token, clock.now()):
+                    touch["token_id"] = token.id
             else:
                 web_session, user = sessions.resolve_session(
                     session, request.cookies.get(SESSION_COOKIE, ""), clock=clock, policy=policy
                 )
                 reason = stated or sessions.current_reason(web_session, clock, policy)
                 actor = service.actor_for_user(session, user, ip=ip, session_id=web_session.id, reason=reason)
+                if sessions.session_touch_due(web_session, clock.now()):
+                    touch["session_id"] = web_session.id
             session.expunge_all()
+        if touch:
+            with database.unit_of_work() as session:
+                sessions.touch(session, clock.now(), **touch)
     except Unauthenticated as exc:
         if authorization or request.cookies.get(SESSION_COOKIE):
             _audit_refusal(request, "auth", Outcome.FAILED, {"why": exc.code})

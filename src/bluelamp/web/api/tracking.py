@@ -172,7 +172,7 @@ def _unit_out(request: Request, state) -> UnitOut:
 
 
 @router.get("/api/v1/units", response_model=list[UnitOut], tags=["tracking"], summary="Units of your force")
-def units(
+async def units(
     request: Request,
     status: str | None = None,
     capability: list[str] = Query(default=[]),
@@ -195,7 +195,7 @@ def units(
 
 
 @router.get("/api/v1/units/nearest", tags=["tracking"], summary="Nearest deployable units to a point")
-def nearest(
+async def nearest(
     request: Request,
     lat: float = Query(ge=-90, le=90),
     lon: float = Query(ge=-180, le=180),
