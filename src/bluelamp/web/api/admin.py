@@ -16,9 +16,10 @@ from pydantic import BaseModel, Field
 
 from bluelamp.access import audit, service, sessions
 from bluelamp.access.audit import Audit, AuditQuery, Outcome, audited, refused_if_missing
-from bluelamp.access.model import ApiToken, AuditEntry, User
+from bluelamp.access.model import AuditEntry, User
 from bluelamp.access.policy import Action, Marking
 from bluelamp.clock import parse_moment
+from bluelamp.web.api import account as account_api
 from bluelamp.web.auth import Caller, allow
 from bluelamp.web.deps import Db, Now
 
@@ -106,28 +107,10 @@ class TokenIn(BaseModel):
     days: int = Field(90, ge=1, le=366)
 
 
-class TokenOut(BaseModel):
-    """An API token's public details (never its secret)."""
+class TokenOut(account_api.TokenOut):
+    """An API token's public details (never its secret), with whose it is."""
 
-    id: str
     user_id: str
-    name: str
-    created_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-    @classmethod
-    def of(cls, token: ApiToken) -> TokenOut:
-        return cls(
-            id=token.id,
-            user_id=token.user_id,
-            name=token.name,
-            created_at=token.created_at,
-            expires_at=token.expires_at,
-            revoked_at=token.revoked_at,
-            last_used_at=token.last_used_at,
-        )
 
 
 class TokenIssued(TokenOut):
