@@ -120,6 +120,23 @@ class Settings(BaseSettings):
         "LISTEN/NOTIFY when on PostgreSQL, else in-process only.",
     )
 
+    router_url: str = Field(
+        "",
+        description="An OSRM-compatible routing server (http://host:5000) for travel times in unit "
+        "recommendations. Empty: straight-line distance times a road factor at each unit type's typical speed.",
+    )
+    router_timeout_ms: int = Field(
+        800, ge=50, description="How long a recommendation waits for the router before falling back to straight lines."
+    )
+    eido_schema_dir: Path | None = Field(
+        None,
+        description="Folder holding the NENA EIDO JSON schema (Schema/openapi.yaml) to validate EIDO documents "
+        "against. Empty: ../shared/spec/eido beside the checkout when present, else documents are not validated.",
+    )
+    incident_sweep_seconds: int = Field(
+        15, ge=1, description="How often the control room's rules (re-assessment prompts, breaches) are checked."
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:

@@ -57,6 +57,9 @@ class ForceSettings(BaseModel):
     grades: dict[str, GradeTarget] = PydField(default_factory=_default_grades)
     victim_first_update_working_days: int = PydField(5, ge=1)
     victim_enhanced_update_working_days: int = PydField(1, ge=1)
+    # Command and control's configuration (categories, qualifiers, areas, windows);
+    # validated by bluelamp.command.config.CommandSettings.
+    command: dict[str, Any] = PydField(default_factory=dict)
 
 
 class OrganisationKind(StrEnum):

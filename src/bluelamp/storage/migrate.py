@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 MODEL_MODULES = [
     "bluelamp.access.model",
     "bluelamp.tracking.model",
+    "bluelamp.command.model",
 ]
 
 
