@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from bluelamp import __version__
 from bluelamp.clock import Clock, to_local
+from bluelamp.command.routing import router_for
+from bluelamp.command.runtime import CommandRuntime
 from bluelamp.events import EventBus
 from bluelamp.relay import transport_for
 from bluelamp.settings import Settings
@@ -24,6 +26,9 @@ from bluelamp.tracking.runtime import Tracking
 from bluelamp.web import errors as web_errors
 from bluelamp.web.api import account as account_api
 from bluelamp.web.api import admin as admin_api
+from bluelamp.web.api import dispatch as dispatch_api
+from bluelamp.web.api import eido as eido_api
+from bluelamp.web.api import incidents as incidents_api
 from bluelamp.web.api import live as live_api
 from bluelamp.web.api import resources as resources_api
 from bluelamp.web.api import system as system_api
@@ -32,6 +37,7 @@ from bluelamp.web.navigation import NavItem
 from bluelamp.web.pages import account as account_pages
 from bluelamp.web.pages import admin as admin_pages
 from bluelamp.web.pages import audit as audit_pages
+from bluelamp.web.pages import control as control_pages
 from bluelamp.web.pages import home as home_pages
 from bluelamp.web.pages import oidc as oidc_pages
 from bluelamp.web.pages import resources as resources_pages
@@ -41,8 +47,18 @@ HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 
 # Each capability's page and API modules: (router, navigation entries).
-PAGE_MODULES = [home_pages, account_pages, oidc_pages, admin_pages, audit_pages, resources_pages]
-API_MODULES = [system_api, account_api, admin_api, tracking_api, resources_api, live_api]
+PAGE_MODULES = [home_pages, account_pages, oidc_pages, admin_pages, audit_pages, resources_pages, control_pages]
+API_MODULES = [
+    system_api,
+    account_api,
+    admin_api,
+    tracking_api,
+    resources_api,
+    live_api,
+    incidents_api,
+    dispatch_api,
+    eido_api,
+]
 
 
 def create_app(
@@ -72,12 +88,14 @@ def create_app(
         except Exception:  # the database may be down: serve anyway, /healthz says 503
             log.exception("tracking could not load its index at start; live positions start empty")
         await app.state.live.start()
+        await app.state.command.start()
         if freeze_at_start:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            await app.state.command.stop()
             await app.state.live.stop()
             await run_in_threadpool(app.state.tracking.stop)
 
@@ -102,6 +120,10 @@ def create_app(
         limits=settings.ingest_limits(),
         staleness=settings.staleness(),
         background_writer=background_writer,
+    )
+    app.state.router = router_for(settings)
+    app.state.command = CommandRuntime(
+        app.state.database, app.state.clock, app.state.bus.publish, sweep_seconds=settings.incident_sweep_seconds
     )
     app.state.live = LiveFeed(
         app.state.bus,

@@ -1,0 +1,7 @@
+"""Command and control API: eido (being written; see issue 5)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
