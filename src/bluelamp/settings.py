@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     signin_max_failures_per_address: int = Field(
         20, ge=1, description="Failed sign-ins from one address within the window before it is throttled."
     )
+    token_cache_seconds: int = Field(
+        5,
+        ge=0,
+        le=300,
+        description="A web worker remembers a bearer token's user, roles and clearance this many seconds, so API "
+        "calls skip the lookup. Revoking a token, disabling a user or changing roles or clearance through Bluelamp "
+        "takes effect at once in every worker (with one worker, or across workers through the live-feed relay); "
+        "made from the CLI with several workers and no relay, within this time. 0: look up every request.",
+    )
     reason_valid_minutes: int = Field(
         60, ge=1, description="How long a stated reason for viewing personal data lasts before it is asked again."
     )

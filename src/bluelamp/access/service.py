@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bluelamp.access import audit, queries
+from bluelamp.access import audit, changes, queries
 from bluelamp.access.audit import Audit, AuditQuery, VerifyResult
 from bluelamp.access.model import (
     ApiToken,
@@ -208,6 +208,7 @@ def set_roles(session: Session, actor: Actor, user_id: str, roles: tuple[str, ..
     if problems:
         raise InvalidInput("; ".join(p.message for p in problems), problems=problems)
     before = sorted(queries.roles_of(session, user.id))
+    changes.changed(session)
     session.query(UserRole).filter(UserRole.user_id == user.id).delete()
     session.add_all(UserRole(user_id=user.id, role=role.value) for role in parsed)
     user.is_platform_admin = Role.PLATFORM_ADMIN in parsed
@@ -234,6 +235,7 @@ def set_clearance(session: Session, actor: Actor, user_id: str, clearance: str, 
     if problems:
         raise InvalidInput(problems[0].message, problems=problems)
     before, user.clearance = user.clearance, value
+    changes.changed(session)
     audit.append(
         session,
         actor,
@@ -249,6 +251,7 @@ def disable_user(session: Session, actor: Actor, user_id: str, clock: Clock) -> 
     user = get_user(session, actor, user_id)
     if user.disabled_at is None:
         user.disabled_at = clock.now()
+        changes.changed(session)
         end_all_sessions(session, user.id, clock)
         audit.append(session, actor, Audit("user.disable", record_type="user", record_id=user.id), clock)
     return user

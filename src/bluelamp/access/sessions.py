@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from bluelamp.access import audit, queries
+from bluelamp.access import audit, changes, queries
 from bluelamp.access.audit import Audit, Outcome
 from bluelamp.access.model import ApiToken, SignInAttempt, User, WebSession
 from bluelamp.access.passwords import hash_password, needs_rehash, password_problems, verify_password
@@ -308,6 +308,7 @@ def revoke_token(session: Session, actor: Actor, token_id: str, clock: Clock) ->
             raise NotFound(f"no token {token_id!r}") from None
     if token.revoked_at is None:
         token.revoked_at = clock.now()
+        changes.changed(session)
         audit.append(session, actor, Audit("token.revoke", record_type="api_token", record_id=token.id), clock)
     return token
 

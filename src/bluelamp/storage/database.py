@@ -103,6 +103,8 @@ class Database:
                 session.connection(execution_options={WRITE_OPTION: True})
             yield session
             session.commit()
+            for callback in session.info.pop("after_commit", []):
+                callback()
         except BaseException:
             session.rollback()
             raise

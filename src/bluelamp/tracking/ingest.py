@@ -177,33 +177,49 @@ JSON_FIELDS = {
 
 def parse_json_item(item: Any, now: datetime) -> Fix | FixRejected:
     """A fix from one item of a JSON batch (numbers as JSON numbers, speed in m/s)."""
-    if not isinstance(item, dict):
+    if type(item) is not dict:
         return FixRejected(FieldProblem("item", "each position is an object"))
     try:
         device_id = item.get("device_id")
-        if not isinstance(device_id, str) or not device_id.strip():
+        if type(device_id) is not str or not device_id.strip():
             raise FixRejected(FieldProblem("device_id", "the device id is missing"), code="device.unknown")
         timestamp = item.get("timestamp")
-        fix_at = parse_timestamp(None if timestamp is None else str(timestamp), now)
-        lat, lon = _json_number(item, "lat", required=True), _json_number(item, "lon", required=True)
-        alarm = item.get("alarm")
-        attributes = item.get("attributes")
+        fix_at = _iso_timestamp(timestamp) if type(timestamp) is str else None
+        if fix_at is None:
+            fix_at = parse_timestamp(None if timestamp is None else str(timestamp), now)
+        get = item.get
+        alarm = get("alarm")
+        attributes = get("attributes")
         return Fix(
-            device_id=device_id.strip(),
-            fix_at=fix_at,
-            lat=lat,
-            lon=lon,
-            speed_mps=_json_number(item, "speed_mps"),
-            bearing=_json_number(item, "bearing"),
-            altitude_m=_json_number(item, "altitude_m"),
-            accuracy_m=_json_number(item, "accuracy_m"),
-            battery=_json_number(item, "battery"),
-            alarm=str(alarm).strip().lower() if alarm else None,
-            secret=item.get("secret"),
-            attributes=dict(attributes) if isinstance(attributes, dict) else {},
+            device_id.strip(),
+            fix_at,
+            _json_number(item, "lat", required=True),
+            _json_number(item, "lon", required=True),
+            _json_number(item, "speed_mps") if "speed_mps" in item else None,
+            _json_number(item, "bearing") if "bearing" in item else None,
+            _json_number(item, "altitude_m") if "altitude_m" in item else None,
+            _json_number(item, "accuracy_m") if "accuracy_m" in item else None,
+            _json_number(item, "battery") if "battery" in item else None,
+            str(alarm).strip().lower() if alarm else None,
+            get("secret"),
+            dict(attributes) if type(attributes) is dict else {},
         )
     except FixRejected as rejected:
         return rejected
+
+
+def _iso_timestamp(text: str) -> datetime | None:
+    """The common case of a JSON batch, an ISO 8601 time, parsed by the C ``fromisoformat``
+    (Python 3.11 reads ``Z`` and offsets); None sends anything else to ``parse_timestamp``."""
+    if not text or text[0] not in "0123456789" or text.isdigit() or "-" not in text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 def _json_number(item: dict, name: str, *, required: bool = False) -> float | None:
@@ -523,6 +539,7 @@ class TrailWriter:
         *,
         batch: int = 5000,
         interval: float = 0.2,
+        latest_every: float = 2.0,
         retention: timedelta | None = None,
         clock: Clock | None = None,
         purge_every: float = 3600.0,
@@ -533,6 +550,9 @@ class TrailWriter:
         self.retention = retention
         self.clock = clock or Clock()
         self.purge_every = purge_every
+        self.latest_every = latest_every
+        self._latest: dict[str, tuple] = {}  # units' newest rows not yet on their unit row
+        self._last_latest = time.monotonic()
         self._last_purge = 0.0
         self.purged = 0
         self._queue: queue.SimpleQueue[list[dict[str, Any]] | None] = queue.SimpleQueue()
@@ -584,12 +604,17 @@ class TrailWriter:
                     rows.extend(item)
             except queue.Empty:
                 pass
-            if rows:
+            writes.newest_per_unit(rows, self._latest)
+            due = stopping or time.monotonic() - self._last_latest >= self.latest_every
+            latest = self._latest if due else {}
+            if rows or latest:
                 try:
-                    writes.store_positions(self.database, rows)
+                    writes.store_positions(self.database, rows, latest)
                     self.written += len(rows)
                 except Exception:  # never lose the thread; the rows are logged as lost
                     log.exception("could not store %d trail positions", len(rows))
+                if due:
+                    self._latest, self._last_latest = {}, time.monotonic()
             self.purge_if_due()
 
     def purge_if_due(self) -> int:

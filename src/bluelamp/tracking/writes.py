@@ -57,12 +57,11 @@ def position_row(device: DeviceInfo, fix: Fix, received_at: datetime) -> tuple:
 
 
 def sqlite_time(moment: datetime) -> str:
-    """A UTC time in the text form SQLAlchemy's SQLite DateTime stores and reads back."""
-    moment = moment.astimezone(UTC)
-    return (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} {moment.hour:02d}:{moment.minute:02d}:"
-        f"{moment.second:02d}.{moment.microsecond:06d}"
-    )
+    """A UTC time in the text form SQLAlchemy's SQLite DateTime stores and reads back
+    (``2026-11-28 14:30:00.000000``), formatted by the C ``isoformat``."""
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def insert_position_rows(connection, rows: list[tuple]) -> None:
@@ -82,18 +81,31 @@ def insert_position_rows(connection, rows: list[tuple]) -> None:
     connection.exec_driver_sql(sql, rows)
 
 
-def store_positions(database: Database, rows: list[tuple]) -> None:
-    """The trail rows, and each unit's newest fix, in one transaction."""
-    newest: dict[str, tuple] = {}
+def newest_per_unit(rows: list[tuple], newest: dict[str, tuple] | None = None) -> dict[str, tuple]:
+    """Each unit's newest row among ``rows`` (merged into ``newest`` when given)."""
+    newest = {} if newest is None else newest
     for row in rows:
         unit_id = row[_UNIT_ID]
-        if unit_id and (unit_id not in newest or row[_FIX_AT] > newest[unit_id][_FIX_AT]):
-            newest[unit_id] = row
+        if unit_id:
+            held = newest.get(unit_id)
+            if held is None or row[_FIX_AT] > held[_FIX_AT]:
+                newest[unit_id] = row
+    return newest
+
+
+def store_positions(database: Database, rows: list[tuple], latest: dict[str, tuple] | None = None) -> None:
+    """Trail rows and units' newest fixes, in one transaction. ``latest`` defaults to the
+    newest of ``rows``; the background writer passes what is due (it writes latest
+    positions every few seconds, not with every batch: the in-memory index is what
+    screens read, the unit row is only where the index is rebuilt from at start)."""
+    if latest is None:
+        latest = newest_per_unit(rows)
     with database.unit_of_work() as session:
         connection = session.connection()
-        insert_position_rows(connection, rows)
-        if newest:
-            update_latest(connection, list(newest.values()))
+        if rows:
+            insert_position_rows(connection, rows)
+        if latest:
+            update_latest(connection, list(latest.values()))
 
 
 def update_latest(connection, rows: list[tuple]) -> None:

@@ -14,10 +14,11 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from bluelamp import __version__
+from bluelamp.access import changes
 from bluelamp.clock import Clock, to_local
 from bluelamp.command.routing import router_for
 from bluelamp.command.runtime import CommandRuntime
-from bluelamp.events import EventBus
+from bluelamp.events import Event, EventBus
 from bluelamp.relay import transport_for
 from bluelamp.settings import Settings
 from bluelamp.storage import Database
@@ -89,12 +90,18 @@ def create_app(
             log.exception("tracking could not load its index at start; live positions start empty")
         await app.state.live.start()
         await app.state.command.start()
+        # Access changes (a token revoked, a user disabled) reach other worker processes'
+        # token caches through the live-feed relay, and theirs reach this one.
+        stop_telling = changes.on_change(lambda: app.state.bus.publish(Event(ACCESS_CHANGED, None, {})))
+        stop_hearing = app.state.bus.subscribe(_forget_on_remote_access_change)
         if freeze_at_start:
             gc.collect()
             gc.freeze()
         try:
             yield
         finally:
+            stop_telling()
+            stop_hearing()
             await app.state.command.stop()
             await app.state.live.stop()
             await run_in_threadpool(app.state.tracking.stop)
@@ -156,6 +163,14 @@ def create_app(
     web_errors.install(app)
     app.add_middleware(SecurityHeaders, tile_url=settings.tile_url)
     return app
+
+
+ACCESS_CHANGED = "AccessChanged"
+
+
+def _forget_on_remote_access_change(event: Event) -> None:
+    if event.name == ACCESS_CHANGED and event.origin is not None:
+        changes.bump()
 
 
 def local_time(moment: datetime | None) -> str:

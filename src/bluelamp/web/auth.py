@@ -11,14 +11,19 @@ token instead: a short-lived cookie and a hidden field that must match.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response, WebSocket
 from starlette.concurrency import run_in_threadpool
 
-from bluelamp.access import account, audit, service, sessions
+from bluelamp.access import account, audit, changes, service, sessions
 from bluelamp.access.audit import Audit, AuditTrail, Outcome
 from bluelamp.access.model import User, WebSession
 from bluelamp.access.policy import Action, Actor
@@ -54,6 +59,74 @@ class Caller:
         return self.web_session.csrf_token if self.web_session else None
 
 
+class TokenCache:
+    """Bearer tokens' resolved callers, kept for a few seconds (``BLUELAMP_TOKEN_CACHE_SECONDS``)
+    so that API calls (vehicle gateways, the officer app, dispatch screens polling) skip
+    the token, user and role lookups and the hop into the thread pool.
+
+    An entry is stale after its seconds, when the token expires, or when access changed
+    anywhere (``access.changes``: revocation, disabling, roles, clearance). Keys are the
+    tokens' SHA-256, never the tokens themselves."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[float, int, Actor, User, datetime]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(presented: str) -> str:
+        return hashlib.sha256(presented.encode()).hexdigest()
+
+    def get(self, presented: str, now: datetime) -> tuple[Actor, User] | None:
+        if self.seconds <= 0:
+            return None
+        key = self.key(presented)
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        cached_at, epoch, actor, user, expires_at = entry
+        if epoch != changes.epoch() or time.monotonic() - cached_at > self.seconds or now >= expires_at:
+            self._entries.pop(key, None)
+            return None
+        return actor, user
+
+    def put(self, presented: str, actor: Actor, user: User, expires_at: datetime, epoch: int) -> None:
+        """Remember a resolution made at ``epoch`` (taken before the lookup began)."""
+        if self.seconds <= 0 or epoch != changes.epoch():
+            return
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[self.key(presented)] = (time.monotonic(), epoch, actor, user, expires_at)
+
+
+def _token_cache(request: Request) -> TokenCache:
+    state = request.app.state
+    cache = getattr(state, "token_cache", None)
+    if cache is None:
+        cache = state.token_cache = TokenCache(state.settings.token_cache_seconds)
+    return cache
+
+
+def _cached_caller(request: Request) -> Caller | None:
+    """The caller from the token cache, without touching the database; None on a miss."""
+    authorization = request.headers.get("authorization", "")
+    scheme, _, presented = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        return None
+    clock = request.app.state.clock
+    found = _token_cache(request).get(presented.strip(), clock.now())
+    if found is None:
+        return None
+    actor, user = found
+    actor = dataclasses.replace(
+        actor, ip=client_ip(request), reason=account.stated_reason(request.headers.get(REASON_HEADER))
+    )
+    return Caller(actor=actor, user=user, web_session=None, trail=AuditTrail(actor, clock))
+
+
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -67,6 +140,7 @@ def _resolve(request: Request) -> Caller:
     authorization = request.headers.get("authorization", "")
     stated = account.stated_reason(request.headers.get(REASON_HEADER))
     touch: dict[str, str] = {}
+    epoch = changes.epoch()  # before the lookup: a change committed meanwhile makes it stale
     try:
         # A read: the write lock is taken only when "last seen" is due (at most once a
         # minute per session), so concurrent requests never queue behind each other.
@@ -78,6 +152,7 @@ def _resolve(request: Request) -> Caller:
                 user, token = sessions.authenticate_token(session, presented.strip(), clock)
                 actor = service.actor_for_user(session, user, ip=ip, reason=stated, via="token")
                 web_session = None
+                cache_entry = (presented.strip(), token.expires_at)
                 if sessions.token_touch_due(token, clock.now()):
                     touch["token_id"] = token.id
             else:
@@ -89,6 +164,8 @@ def _resolve(request: Request) -> Caller:
                 if sessions.session_touch_due(web_session, clock.now()):
                     touch["session_id"] = web_session.id
             session.expunge_all()
+        if authorization:
+            _token_cache(request).put(cache_entry[0], actor, user, cache_entry[1], epoch)
         if touch:
             with database.unit_of_work() as session:
                 sessions.touch(session, clock.now(), **touch)
@@ -103,7 +180,7 @@ async def current_caller(request: Request) -> Caller:
     """The caller, resolved at most once per request."""
     caller = getattr(request.state, "caller", None)
     if caller is None:
-        caller = await run_in_threadpool(_resolve, request)
+        caller = _cached_caller(request) or await run_in_threadpool(_resolve, request)
         request.state.caller = caller
         request.state.user = caller
     return caller

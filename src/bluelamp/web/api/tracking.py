@@ -3,10 +3,10 @@ nearest units, trail replay, emergencies."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
@@ -114,8 +114,8 @@ async def positions(request: Request, caller: Caller = Depends(allow(Action.POSI
     if declared > limits.max_batch * 600:
         raise TooLarge(f"the batch is larger than {limits.max_batch} positions allow", code="input.too_large")
     try:
-        body = json.loads(await request.body())
-    except ValueError:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
         raise InvalidInput("the body is not JSON", problems=[FieldProblem("body", "not JSON")]) from None
     items = body.get("positions") if isinstance(body, dict) else None
     if not isinstance(items, list):
@@ -130,8 +130,17 @@ async def positions(request: Request, caller: Caller = Depends(allow(Action.POSI
     )
     if deferred:
         await run_in_threadpool(lambda: [work() for work in deferred])
-    return BatchOut(
-        accepted=result.accepted, rejected=result.rejected, results=[ItemOut(**item.__dict__) for item in result.items]
+    # The reply of BatchOut's shape, serialised directly: a thousand per-item pydantic
+    # models cost more than storing the positions (docs/benchmarks.md, "Tracking").
+    results = [
+        {"index": i.index, "ok": True, "code": None, "field": None, "message": None}
+        if i.ok
+        else {"index": i.index, "ok": False, "code": i.code, "field": i.field, "message": i.message}
+        for i in result.items
+    ]
+    return Response(
+        orjson.dumps({"accepted": result.accepted, "rejected": result.rejected, "results": results}),
+        media_type="application/json",
     )
 
 
