@@ -112,6 +112,11 @@ class LatestIndex:
                 self.units[state.unit_id] = state
                 self._index(state)
 
+    def locked(self):
+        """Hold the index for a batch of moves (the lock is re-entrant: one acquisition
+        per batch instead of one per fix)."""
+        return self._lock
+
     def move(
         self,
         unit_id: str,

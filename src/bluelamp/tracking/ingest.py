@@ -411,7 +411,6 @@ class Ingest:
         """
         run_io = defer or (lambda work: work())
         now = self.clock.now()
-        monotonic = now.timestamp()
         result = IngestResult()
         rows: list[dict[str, Any]] = []
         moved: list[Event] = []
@@ -419,6 +418,38 @@ class Ingest:
         unknown: list[str] = []
         pending: list[Callable[[], None]] = []
         window = time_window(now, self.limits)
+        with self.index.locked():
+            self._apply(fixes, now, window, force_id, result, rows, moved, crossings, unknown, pending)
+        if rows:
+            self.writer.submit(rows)
+        for crossing in crossings:
+            moved.append(
+                Event(
+                    "GeofenceCrossed",
+                    crossing.force_id,
+                    {
+                        "unit_id": crossing.unit_id,
+                        "geofence_id": crossing.geofence_id,
+                        "name": crossing.name,
+                        "event": crossing.event,
+                        "at": crossing.at.isoformat(),
+                    },
+                )
+            )
+        if crossings:
+            pending.append(lambda: writes.store_geofence_events(self.database, crossings))
+        result.events = moved
+        for event in moved:
+            self.publish(event)
+        if unknown:
+            pending.append(lambda: writes.count_unknown_devices(self.database, unknown, now, source_ip))
+        for work in pending:
+            run_io(work)
+        return result
+
+    def _apply(self, fixes, now, window, force_id, result, rows, moved, crossings, unknown, pending) -> None:
+        """Validate and apply each fix (the caller holds the index)."""
+        monotonic = now.timestamp()
         for n, fix in enumerate(fixes):
             if isinstance(fix, FixRejected):
                 result.rejected += 1
@@ -475,32 +506,6 @@ class Ingest:
                 pending.append(lambda device=device, fix=fix: self.publish(self._emergency(device, fix)))
             result.accepted += 1
             result.items.append(ItemResult(n, True))
-        if rows:
-            self.writer.submit(rows)
-        for crossing in crossings:
-            moved.append(
-                Event(
-                    "GeofenceCrossed",
-                    crossing.force_id,
-                    {
-                        "unit_id": crossing.unit_id,
-                        "geofence_id": crossing.geofence_id,
-                        "name": crossing.name,
-                        "event": crossing.event,
-                        "at": crossing.at.isoformat(),
-                    },
-                )
-            )
-        if crossings:
-            pending.append(lambda: writes.store_geofence_events(self.database, crossings))
-        result.events = moved
-        for event in moved:
-            self.publish(event)
-        if unknown:
-            pending.append(lambda: writes.count_unknown_devices(self.database, unknown, now, source_ip))
-        for work in pending:
-            run_io(work)
-        return result
 
     def _emergency(self, device: DeviceInfo, fix: Fix) -> Event:
         from bluelamp.tracking import service
