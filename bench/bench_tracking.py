@@ -4,8 +4,6 @@ trivial endpoint; nearest-available units against a numpy brute-force scan."""
 from __future__ import annotations
 
 import json
-
-import orjson
 import math
 import os
 import random
@@ -17,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import orjson
 from harness import PYTHON, Section, free_port, percentile, record, wait_for, wrk
 from sqlalchemy import func, insert, select
 
