@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -124,8 +125,82 @@ def seed_demo(session: Session, clock: Clock) -> SeedReport:
         report.created.append(f"{len(created)} demo users")
     if kept:
         report.kept.append(f"{len(kept)} demo users")
+    seed_command_areas(session, report)
     seed_resources(session, actor, clock, report)
     return report
+
+
+# Built-up areas for attendance targets (urban inside, rural outside): a circle of
+# roughly each town's extent, in km.
+URBAN_RADIUS_KM = {
+    "STOKE": 7.0,
+    "NUL": 3.5,
+    "STAFF": 4.0,
+    "BURT": 4.0,
+    "TAM": 3.5,
+    "LICH": 2.5,
+    "CANN": 3.5,
+    "LEEK": 2.0,
+    "UTTX": 1.8,
+    "STONE": 1.8,
+    "RUGE": 2.0,
+    "KIDS": 2.0,
+}
+# Staffordshire's outline, roughly (lat, lon), for the out-of-area warning.
+FORCE_OUTLINE = [
+    (53.230, -2.050),
+    (53.200, -1.880),
+    (53.020, -1.780),
+    (52.900, -1.600),
+    (52.800, -1.580),
+    (52.700, -1.590),
+    (52.580, -1.640),
+    (52.560, -1.760),
+    (52.600, -2.050),
+    (52.440, -2.250),
+    (52.520, -2.330),
+    (52.700, -2.400),
+    (52.860, -2.420),
+    (53.000, -2.380),
+    (53.090, -2.330),
+    (53.170, -2.200),
+]
+
+
+def circle(lat: float, lon: float, radius_km: float, points: int = 32) -> dict:
+    """A GeoJSON polygon approximating a circle on the ground."""
+    ring = []
+    for n in range(points):
+        angle = 2 * math.pi * n / points
+        ring.append(
+            [
+                round(lon + radius_km / (111.32 * math.cos(math.radians(lat))) * math.sin(angle), 5),
+                round(lat + radius_km / 110.57 * math.cos(angle), 5),
+            ]
+        )
+    ring.append(ring[0])
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def demo_command_settings() -> dict:
+    """The demo force's command configuration: its towns as urban areas and its outline."""
+    outline = [[lon, lat] for lat, lon in FORCE_OUTLINE]
+    outline.append(outline[0])
+    return {
+        "urban_areas": [
+            {"name": name, "geometry": circle(lat, lon, URBAN_RADIUS_KM[code])} for code, name, lat, lon, _ in STATIONS
+        ],
+        "force_area": {"name": "Staffordshire", "geometry": {"type": "Polygon", "coordinates": [outline]}},
+    }
+
+
+def seed_command_areas(session: Session, report: SeedReport) -> None:
+    force = session.get(Force, STAFFORDSHIRE.id)
+    if (force.settings or {}).get("command"):
+        report.kept.append("command areas")
+        return
+    force.settings = {**(force.settings or {}), "command": demo_command_settings()}
+    report.created.append("urban areas and the force outline for attendance targets")
 
 
 # The real towns (DOMAIN.md "Geography"): a station in each, with its first unit.
