@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from bluelamp.access.policy import PERMISSIONS, Action, Role
 from tests.factories.access import bearer, ensure_force, make_user
+from tests.factories.command import make_downgrade_request, make_incident, make_task
 from tests.factories.tracking import make_unit
 from tests.test_route_access import api_routes, declared_access
 
@@ -108,6 +109,9 @@ def partner_organisation(db) -> str:
 RECORD_MAKERS = {
     "/api/v1/users/": lambda db, force: make_user(db, "dispatcher", force_id=force).id,
     "/api/v1/units/": lambda db, force: make_unit(db, force_id=force).id,
+    "/api/v1/incidents/": lambda db, force: make_incident(db, force_id=force).id,
+    "/api/v1/tasks/": lambda db, force: make_task(db, force),
+    "/api/v1/downgrades/": lambda db, force: make_downgrade_request(db, force),
 }
 
 

@@ -13,7 +13,9 @@ except ImportError:  # pragma: no cover - older Typer uses Click itself
 
 from bluelamp.cli import audit as audit_commands
 from bluelamp.cli import db as db_commands
+from bluelamp.cli import eido as eido_commands
 from bluelamp.cli import forces as force_commands
+from bluelamp.cli import incident as incident_commands
 from bluelamp.cli import organisations as organisation_commands
 from bluelamp.cli import system as system_commands
 from bluelamp.cli import tokens as token_commands
@@ -45,6 +47,8 @@ app.add_typer(organisation_commands.app, name="organisation")
 app.add_typer(user_commands.app, name="user")
 app.add_typer(token_commands.app, name="token")
 app.add_typer(audit_commands.app, name="audit")
+app.add_typer(incident_commands.app, name="incident")
+app.add_typer(eido_commands.app, name="eido")
 
 
 def main(argv: list[str] | None = None) -> int:

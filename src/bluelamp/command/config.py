@@ -190,6 +190,8 @@ class CommandSettings(BaseModel):
     recommend_count: int = Field(5, ge=1, le=50)
     road_factor: float = Field(1.35, ge=1.0, le=3.0)
     appointments: Appointments = Field(default_factory=Appointments)
+    # An incident transferred in (EIDO) whose type maps to none of our categories.
+    eido_fallback_category: str = "concern_for_safety"
 
     def category(self, code: str) -> Category | None:
         return next((c for c in self.categories if c.code == code), None)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bluelamp.access.policy import Action, markings_up_to
+from bluelamp.command import dispatch
 from bluelamp.errors import BadRequest, FieldProblem, InvalidInput, TooLarge
 from bluelamp.tracking import queries, service
 from bluelamp.tracking.ingest import FixRejected, parse_json_item, parse_osmand
@@ -257,7 +258,11 @@ def change_status(
     """409 with the allowed statuses when the lifecycle does not allow the change."""
     with db.unit_of_work() as session:
         changed = service.change_status(session, caller.actor, unit_id, body.status, clock, reason=body.reason)
+        # The incident follows its unit: en route acknowledges, at scene arrives, available releases.
+        followed = dispatch.follow_unit_status(session, caller.actor, changed, clock)
     apply_status(request.app.state.tracking, changed, request.app.state.bus.publish)
+    for event in followed.events if followed else []:
+        request.app.state.bus.publish(event)
     return _unit_out(request, request.app.state.tracking.index.units[changed.unit.id])
 
 
