@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "bluelamp.access.model",
     "bluelamp.tracking.model",
     "bluelamp.command.model",
+    "bluelamp.records.model",
 ]
 
 

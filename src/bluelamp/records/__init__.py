@@ -1,0 +1,2 @@
+"""Records (RMS): one picture of each person, object, location and event, with links;
+crime recording, intelligence, MoPI reviews, search and duplicate detection."""
