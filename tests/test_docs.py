@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+import bluelamp.web.app  # noqa: F401  (every module registers its error codes when imported)
 from bluelamp.cli import app
 from bluelamp.cli.reference import walk
 from bluelamp.errors import CATALOGUE
