@@ -146,6 +146,16 @@ class Settings(BaseSettings):
         15, ge=1, description="How often the control room's rules (re-assessment prompts, breaches) are checked."
     )
 
+    dedupe_backend: str = Field(
+        "duckdb",
+        description="Where `bluelamp records dedupe` runs Splink: duckdb (one machine, the default) or spark "
+        "(national volumes; needs pyspark and BLUELAMP_SPARK_MASTER).",
+    )
+    spark_master: str = Field("", description="The Spark master URL for the spark dedupe backend (spark://host:7077).")
+    dedupe_threshold: float = Field(
+        0.9, gt=0, lt=1, description="Pairs Splink scores at or above this match probability join the merge queue."
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
