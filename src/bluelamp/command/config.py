@@ -7,6 +7,7 @@ takes the defaults below (DOMAIN.md "Command and control")."""
 
 from __future__ import annotations
 
+import copy
 from enum import StrEnum
 from typing import Any
 
@@ -212,6 +213,20 @@ class CommandSettings(BaseModel):
         return frozenset(needs)
 
 
+_parsed: list[tuple[dict[str, Any], CommandSettings]] = []
+
+
 def command_settings(force_settings_command: dict[str, Any] | None) -> CommandSettings:
-    """A force's command settings from the JSON stored on its row (``ForceSettings.command``)."""
-    return CommandSettings.model_validate(force_settings_command or {})
+    """A force's command settings from the JSON stored on its row (``ForceSettings.command``).
+
+    Parsing some fifty categories and the urban areas costs more than most requests that
+    need them, so the last few parsed settings are kept while their JSON is unchanged
+    (compared as dicts: far cheaper than re-parsing)."""
+    raw = force_settings_command or {}
+    for seen, parsed in _parsed:
+        if seen == raw:
+            return parsed
+    parsed = CommandSettings.model_validate(raw)
+    _parsed.insert(0, (copy.deepcopy(raw), parsed))
+    del _parsed[16:]
+    return parsed
