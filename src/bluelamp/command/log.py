@@ -56,6 +56,8 @@ def changed(incident: Incident, what: str, **extra: Any) -> Event:
         "lon": incident.lon,
         "created_at": incident.created_at.isoformat(),
         "target_at": incident.target_at.isoformat() if incident.target_at else None,
+        "first_arrived_at": incident.first_arrived_at.isoformat() if incident.first_arrived_at else None,
+        "breached_at": incident.breached_at.isoformat() if incident.breached_at else None,
         "marking": incident.marking,
         "need_to_know": incident.need_to_know,
     }

@@ -16,7 +16,18 @@ clearance, actions) and shared by every subscriber of the group.
 
 The rest of the module is tracking's side of the feed: the snapshot a screen gets on
 connecting, the clearance hook, and following events relayed from other processes
-into this process's latest-position index.
+into this process's latest-position index; and command and control's side: the
+active incident queue in the snapshot, and who may hear of an incident's change.
+
+Incident events (``IncidentChanged``, and any event named ``Incident...``) go only to
+viewers of the same force whose roles grant ``incident.read`` and whose clearance
+covers the incident's marking. An incident marked need-to-know is visible only to the
+users on its access list, and viewers are grouped by force, clearance and actions,
+not by user; so the feed never carries such an incident's details: it sends only
+``{"incident_id", "need_to_know": true}``, and a screen that wants to know more asks
+the server, which answers only those on the list (anyone else gets "not found").
+Incident events reach screens without the unit they name (``unit_id``, ``call_sign``):
+units travel in unit events, under the unit rule.
 """
 
 from __future__ import annotations
@@ -34,6 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 from bluelamp.access.policy import Action, Actor, Marking, markings_up_to
 from bluelamp.access.service import require
+from bluelamp.command import service as command_service
+from bluelamp.command.log import changed
 from bluelamp.events import Event, EventBus
 from bluelamp.relay import Relay, Transport
 from bluelamp.tracking import queries
@@ -42,6 +55,7 @@ from bluelamp.tracking.index import CAPABILITY_BITS, LatestIndex, UnitState
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from bluelamp.command.model import Incident
     from bluelamp.tracking.model import Emergency
     from bluelamp.tracking.runtime import Tracking
 
@@ -52,8 +66,11 @@ SLOW_CLIENT = "live.slow_client"
 CLOSED = "closed"
 STOPPING = "stopping"
 
-# Events of which only the latest per key matters within one frame.
-MERGE_BY = {"UnitMoved": "unit_id"}
+# Events of which only the latest per key matters within one frame. An incident's
+# latest change carries its whole queue row, so earlier ones in the frame add nothing.
+MERGE_BY = {"UnitMoved": "unit_id", "IncidentChanged": "incident_id"}
+INCIDENT_EVENT_PREFIX = "Incident"
+UNIT_FIELDS = frozenset({"unit_id", "call_sign"})  # what incident events may name of a unit
 
 
 @dataclass(frozen=True)
@@ -308,6 +325,50 @@ def unit_visibility(index: LatestIndex) -> Visible:
     return visible
 
 
+def incident_visible(event: Event, viewer: Viewer) -> bool:
+    """An incident's change reaches viewers of its force allowed to read incidents whose
+    clearance covers its marking; an event without a marking is withheld."""
+    if Action.INCIDENT_READ.value not in viewer.actions or event.force_id != viewer.force_id:
+        return False
+    marking = event.data.get("marking")
+    return marking is not None and Marking(viewer.clearance).covers(marking)
+
+
+def feed_visibility(index: LatestIndex) -> Visible:
+    """The live feed's hook: incident events by the incident rule, everything else by the
+    unit rule (exactly as before incidents joined the feed)."""
+    units = unit_visibility(index)
+
+    def visible(event: Event, viewer: Viewer) -> bool:
+        if event.name.startswith(INCIDENT_EVENT_PREFIX):
+            return incident_visible(event, viewer)
+        return units(event, viewer)
+
+    return visible
+
+
+def for_screens(event: Event) -> Event:
+    """The event as the feed may carry it. A need-to-know incident's change shrinks to its
+    id (and marking, for the clearance check), so that screens re-fetch it through an
+    access-checked read instead of the feed broadcasting it to everyone in the force. Any
+    other incident's change loses the unit it names (a unit sent, arrived, released):
+    screens hear of units through unit events, which keep a unit above a viewer's
+    clearance from them; an incident event would carry its call sign past that rule."""
+    if not event.name.startswith(INCIDENT_EVENT_PREFIX):
+        return event
+    if event.data.get("need_to_know"):
+        data = {
+            "incident_id": event.data.get("incident_id"),
+            "need_to_know": True,
+            "marking": event.data.get("marking"),
+        }
+        return Event(event.name, event.force_id, data, origin=event.origin)
+    if not UNIT_FIELDS.intersection(event.data):
+        return event
+    data = {key: value for key, value in event.data.items() if key not in UNIT_FIELDS}
+    return Event(event.name, event.force_id, data, origin=event.origin)
+
+
 def capability_names(mask: int) -> list[str]:
     return sorted(capability.value for capability, bit in CAPABILITY_BITS.items() if mask & bit)
 
@@ -353,9 +414,23 @@ def visible_units(actor: Actor, tracking: Tracking) -> list[dict[str, Any]]:
     return [unit_view(tracking, s) for s in sorted(states, key=lambda s: s.call_sign)]
 
 
+def incident_view(incident: Incident) -> dict[str, Any]:
+    """An incident as the queue shows it: the data of its ``IncidentChanged`` event."""
+    data = changed(incident, "snapshot").data
+    del data["what"]
+    return data
+
+
+def active_incidents(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The active incident queue the actor may see (the command service applies the
+    access policy: force, clearance, need-to-know), as queue rows."""
+    return [incident_view(incident) for incident in command_service.queue(session, actor)]
+
+
 def snapshot(session: Session, actor: Actor, tracking: Tracking) -> dict[str, Any]:
     """What a screen gets on connecting: every unit it may see with status, position and
-    freshness, the open emergencies, and the staleness limits."""
+    freshness, the open emergencies, the staleness limits and, for those who may read
+    incidents, the active incident queue."""
     units = visible_units(actor, tracking)
     shown = {unit["id"] for unit in units}
     emergencies = [
@@ -363,7 +438,7 @@ def snapshot(session: Session, actor: Actor, tracking: Tracking) -> dict[str, An
         for e in queries.open_emergencies(session, actor)
         if e.unit_id is None or e.unit_id in shown
     ]
-    return {
+    message = {
         "type": "snapshot",
         "at": tracking.clock.now().isoformat(),
         "units": units,
@@ -371,6 +446,9 @@ def snapshot(session: Session, actor: Actor, tracking: Tracking) -> dict[str, An
         "stale_seconds": tracking.staleness.stale_seconds,
         "offline_seconds": tracking.staleness.offline_seconds,
     }
+    if actor.can(Action.INCIDENT_READ):
+        message["incidents"] = active_incidents(session, actor)
+    return message
 
 
 def follow_remote(tracking: Tracking, event: Event) -> None:
@@ -404,7 +482,7 @@ class LiveFeed:
     ) -> None:
         self.bus = bus
         self.tracking = tracking
-        self.hub = LiveHub(interval, visible=unit_visibility(tracking.index))
+        self.hub = LiveHub(interval, visible=feed_visibility(tracking.index))
         self.relay: Relay | None = Relay(bus, transport) if transport is not None else None
         self._unsubscribe: list[Callable[[], None]] = []
 
@@ -414,7 +492,7 @@ class LiveFeed:
         if self.relay is not None:
             # The index follows another process's change before any screen hears of it.
             self._unsubscribe.append(self.bus.subscribe(self._follow))
-        self._unsubscribe.append(self.bus.subscribe(self.hub.publish))
+        self._unsubscribe.append(self.bus.subscribe(self._publish))
         if self.relay is not None:
             self.relay.start()
 
@@ -425,6 +503,9 @@ class LiveFeed:
         if self.relay is not None:
             await asyncio.to_thread(self.relay.stop)
         await self.hub.stop()
+
+    def _publish(self, event: Event) -> None:
+        self.hub.publish(for_screens(event))
 
     def _follow(self, event: Event) -> None:
         if event.origin is not None:
