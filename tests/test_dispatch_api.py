@@ -55,7 +55,11 @@ def test_recommendations_list_suitable_units_by_travel_time_with_reasons(client,
 
     armed = recommendations(client, make_incident(db, qualifiers=("firearms",)), as_dispatcher).json()
     assert armed["required"] == ["firearms"]
-    assert [r["call_sign"] for r in armed["recommendations"]] == ["ARV1"]
+    assert [(r["call_sign"], r["required_met"]) for r in armed["recommendations"]] == [
+        ("ARV1", True),
+        ("CAR1", False),
+        ("FOOT1", False),
+    ]
     assert "has firearms" in armed["recommendations"][0]["reasons"]
 
 

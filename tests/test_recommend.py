@@ -86,7 +86,7 @@ def test_reasons_say_distance_eta_status_capabilities_and_how_the_eta_was_reache
     assert arv.required_met
 
 
-def test_a_firearms_incident_gets_only_units_that_carry_firearms(db, tracking, clock):
+def test_a_firearms_incident_gets_units_that_carry_firearms_first(db, tracking, clock):
     unit_at(db, tracking, "CAR1", 0.5)
     unit_at(db, tracking, "ARV1", 6.0, "armed_response_vehicle")
     unit_at(db, tracking, "CAR2", 1.0, extra_capabilities=("firearms", "taser"))
@@ -94,15 +94,27 @@ def test_a_firearms_incident_gets_only_units_that_carry_firearms(db, tracking, c
     with db.read() as session:
         found = recommend_for_incident(session, dispatcher(), incident.id, tracking, StraightLineRouter(), clock)
     assert found.required == ["firearms"] and found.required_by == "incident"
-    assert [r.call_sign for r in found.units] == ["CAR2", "ARV1"]
-    assert all("firearms" in r.capabilities for r in found.units)
+    assert [r.call_sign for r in found.units] == ["CAR2", "ARV1", "CAR1"]
+    assert [r.required_met for r in found.units] == [True, True, False]
+    # The nearer car without firearms comes last, and says why.
+    assert "lacks firearms: no suitable unit nearer; your decision" in found.units[2].reasons
 
 
 def test_the_category_sets_the_requirement_too(db, tracking, clock):
     unit_at(db, tracking, "CAR1", 0.5)
     unit_at(db, tracking, "DOG1", 3.0, "dog_van")
     incident = make_incident(db, category="dangerous_dog")
-    assert [r.call_sign for r in recommended(db, tracking, incident, clock)] == ["DOG1"]
+    found = recommended(db, tracking, incident, clock)
+    assert [(r.call_sign, r.required_met) for r in found] == [("DOG1", True), ("CAR1", False)]
+
+
+def test_without_enough_suitable_units_the_nearest_others_follow_saying_what_they_lack(db, tracking, clock):
+    unit_at(db, tracking, "CAR1", 0.5)
+    unit_at(db, tracking, "CAR2", 2.0)
+    incident = make_incident(db, category="dangerous_dog")
+    found = recommended(db, tracking, incident, clock, count=1)
+    assert [(r.call_sign, r.required_met) for r in found] == [("CAR1", False)]
+    assert found[0].reasons[-1].startswith("lacks dog")
 
 
 def test_the_dispatcher_can_override_the_required_capabilities(db, tracking, clock):
@@ -111,7 +123,8 @@ def test_the_dispatcher_can_override_the_required_capabilities(db, tracking, clo
     unit_at(db, tracking, "TAS1", 2.0, extra_capabilities=("taser",))
     incident = make_incident(db, qualifiers=("firearms",))
     assert [r.call_sign for r in recommended(db, tracking, incident, clock, required=[])] == ["CAR1", "TAS1", "ARV1"]
-    assert [r.call_sign for r in recommended(db, tracking, incident, clock, required=["taser"])] == ["TAS1"]
+    chosen = recommended(db, tracking, incident, clock, required=["taser"])
+    assert [(r.call_sign, r.required_met) for r in chosen] == [("TAS1", True), ("CAR1", False), ("ARV1", False)]
     with pytest.raises(InvalidInput) as refused:
         recommended(db, tracking, incident, clock, required=["jetpack"])
     assert refused.value.problems[0].field == "require"
@@ -243,7 +256,7 @@ def test_the_in_memory_core_answers_for_a_point(db, tracking, clock):
     unit_at(db, tracking, "CAR1", 1.0)
     unit_at(db, tracking, "TAS1", 2.0, extra_capabilities=("taser",))
     found = recommend_for_point(tracking, StraightLineRouter(), "staffordshire", LAT, LON, ["taser"], 3, ["OFFICIAL"])
-    assert [r.call_sign for r in found] == ["TAS1"]
+    assert [(r.call_sign, r.required_met) for r in found] == [("TAS1", True), ("CAR1", False)]
     assert recommend_for_point(tracking, StraightLineRouter(), "staffordshire", LAT, LON, [], 3, []) == []
 
 

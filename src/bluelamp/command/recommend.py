@@ -200,6 +200,34 @@ def recommend_for_point(
         candidates = candidates + committed_nearby(
             tracking, force_id, lat, lon, pool, needs, excluded, allowed, for_incident=for_incident
         )
+    ranked = _by_travel_time(tracking, router, candidates, lat, lon, road_factor)[:count]
+    short = count - len(ranked)
+    if short > 0 and needs:
+        # Too few units hold what the incident needs: offer the nearest that do not, after
+        # them and saying what they lack. The dispatcher decides whether to send one.
+        have = excluded + [n.unit.unit_id for n, _, _ in ranked]
+        mask = capability_mask(needs)
+        lacking = [
+            n
+            for n in tracking.index.nearest(force_id, lat, lon, pool, exclude=have, allowed_markings=allowed)
+            if n.unit.capabilities & mask != mask
+        ]
+        ranked += _by_travel_time(tracking, router, lacking, lat, lon, road_factor)[:short]
+    if not ranked:
+        return []
+    incident_ids = sorted({n.unit.incident_id for n, _, _ in ranked if n.unit.incident_id})
+    refs = references(incident_ids) if references and incident_ids else {}
+    now = tracking.clock.now()
+    return [
+        _recommendation(rank, nearby, estimate, freshness, needs, refs, now)
+        for rank, (nearby, estimate, freshness) in enumerate(ranked, start=1)
+    ]
+
+
+def _by_travel_time(
+    tracking: Tracking, router: Router, candidates: list[Nearby], lat: float, lon: float, road_factor
+) -> list[tuple[Nearby, Estimate, str]]:
+    """Candidates with their travel estimates and freshness, quickest first (offline last)."""
     if not candidates:
         return []
     origins = [Origin(n.unit.lat, n.unit.lon, n.unit.unit_type) for n in candidates]
@@ -210,14 +238,7 @@ def recommend_for_point(
         seconds = estimates[i].seconds
         return (freshness[i] == "offline", seconds is None, seconds or 0.0, candidates[i].distance_km)
 
-    chosen = sorted(range(len(candidates)), key=order)[:count]
-    incident_ids = sorted({candidates[i].unit.incident_id for i in chosen if candidates[i].unit.incident_id})
-    refs = references(incident_ids) if references and incident_ids else {}
-    now = tracking.clock.now()
-    return [
-        _recommendation(rank, candidates[i], estimates[i], freshness[i], needs, refs, now)
-        for rank, i in enumerate(chosen, start=1)
-    ]
+    return [(candidates[i], estimates[i], freshness[i]) for i in sorted(range(len(candidates)), key=order)]
 
 
 def committed_nearby(
@@ -279,7 +300,11 @@ def _recommendation(
         reasons.append("on refreshments: can be called away")
     else:
         reasons.append(_words(state.status))
-    reasons.extend(f"has {_words(c)}" for c in required)
+    held = {c for c, bit in CAPABILITY_BITS.items() if state.capabilities & bit}
+    missing = [c for c in required if c not in held]
+    reasons.extend(f"has {_words(c)}" for c in required if c in held)
+    if missing:
+        reasons.append(f"lacks {', '.join(_words(c) for c in missing)}: no suitable unit nearer; your decision")
     if freshness != "live":
         reasons.append(_freshness_reason(freshness, state.fix_at, now))
     return Recommendation(
@@ -294,7 +319,7 @@ def _recommendation(
         eta_basis=estimate.basis,
         routed=estimate.routed,
         capabilities=[c.value for c, bit in CAPABILITY_BITS.items() if state.capabilities & bit],
-        required_met=True,
+        required_met=not missing,
         committed=committed,
         current_incident_id=state.incident_id if committed else None,
         current_incident_reference=reference if committed else None,
