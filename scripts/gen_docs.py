@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import bluelamp.web.app  # noqa: F401  (every module registers its error codes when imported)
 from bluelamp.access.policy import PERMISSIONS, ROLE_DESCRIPTIONS, Action, Role
 from bluelamp.cli import app
 from bluelamp.cli.reference import walk

@@ -309,7 +309,7 @@ class Crime(Base):
     ncrs_due_at: Mapped[datetime] = mapped_column(UTCDateTime)  # reported_at + 24 h
     recorded_late: Mapped[bool] = mapped_column(Boolean, default=False)
     officer_in_charge: Mapped[str | None] = mapped_column(String(120))  # a username
-    status: Mapped[str] = mapped_column(String(16), default="under_investigation")
+    status: Mapped[str] = mapped_column(String(16), default="investigating")  # investigating | closed
     outcome_code: Mapped[str | None] = mapped_column(String(4))  # Home Office outcome 1-22
     outcome_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome_by: Mapped[str | None] = mapped_column(String(120))
