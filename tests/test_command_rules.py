@@ -503,6 +503,7 @@ def test_another_forces_incident_is_not_found_for_every_rule(db, clock, handler,
 
 def test_the_runtime_runs_the_sweep_and_publishes_what_it_found(db, clock, handler):
     import asyncio
+    import threading
 
     from bluelamp.command.runtime import CommandRuntime
 
@@ -519,7 +520,11 @@ def test_the_runtime_runs_the_sweep_and_publishes_what_it_found(db, clock, handl
             await asyncio.sleep(0.01)
         await runtime.stop()
 
-    asyncio.run(run_until_heard())
+    # In a thread of its own: a browser test earlier in the session may leave an event
+    # loop running in this one (Playwright's sync API).
+    worker = threading.Thread(target=asyncio.run, args=(run_until_heard(),))
+    worker.start()
+    worker.join(timeout=60)
     assert {(e.data["incident_id"], e.data["what"]) for e in heard} == {
         (incident.id, "reassessment_due"),
         (incident.id, "breach"),

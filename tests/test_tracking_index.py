@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bluelamp.tracking import index as index_module
 from bluelamp.tracking.index import LatestIndex, UnitState, capability_mask, haversine_km
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -17,6 +17,10 @@ from bluelamp.cli import eido as eido_commands
 from bluelamp.cli import forces as force_commands
 from bluelamp.cli import incident as incident_commands
 from bluelamp.cli import organisations as organisation_commands
+from bluelamp.cli import records as records_commands
+from bluelamp.cli import records_dedupe as records_dedupe_commands  # noqa: F401  (registers dedupe, merge...)
+from bluelamp.cli import records_generate as records_generate_commands  # noqa: F401  (registers generate on records)
+from bluelamp.cli import records_mopi  # noqa: F401  (registers review-due and crime-categories on records)
 from bluelamp.cli import system as system_commands
 from bluelamp.cli import tokens as token_commands
 from bluelamp.cli import tracking as tracking_commands
@@ -49,6 +53,7 @@ app.add_typer(token_commands.app, name="token")
 app.add_typer(audit_commands.app, name="audit")
 app.add_typer(incident_commands.app, name="incident")
 app.add_typer(eido_commands.app, name="eido")
+app.add_typer(records_commands.app, name="records")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,6 +132,13 @@ class PersonName(Base):
         Index("ix_records_person_name_given_key", "force_id", "given_key"),
         Index("ix_records_person_name_family_norm", "force_id", "family_norm"),
         Index("ix_records_person_name_person", "person_id"),
+        # Search's candidate look-ups (migration 0006), each answered from the index alone:
+        # family key with given key and year; given key with year; given key with family
+        # prefix; year with the start of either key (the second, wider pass).
+        Index("ix_records_person_name_family_given", "force_id", "family_key", "given_key", "dob_year"),
+        Index("ix_records_person_name_given_year", "force_id", "given_key", "dob_year"),
+        Index("ix_records_person_name_given_family", "force_id", "given_key", "family_norm"),
+        Index("ix_records_person_name_year_keys", "force_id", "dob_year", "family_key", "given_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -27,11 +27,17 @@ from bluelamp.tracking.runtime import Tracking
 from bluelamp.web import errors as web_errors
 from bluelamp.web.api import account as account_api
 from bluelamp.web.api import admin as admin_api
+from bluelamp.web.api import crimes as crimes_api
 from bluelamp.web.api import dispatch as dispatch_api
 from bluelamp.web.api import eido as eido_api
 from bluelamp.web.api import incidents as incidents_api
+from bluelamp.web.api import intelligence as intelligence_api
 from bluelamp.web.api import live as live_api
+from bluelamp.web.api import merges as merges_api
+from bluelamp.web.api import records as records_api
 from bluelamp.web.api import resources as resources_api
+from bluelamp.web.api import reviews as reviews_api
+from bluelamp.web.api import search as search_api
 from bluelamp.web.api import system as system_api
 from bluelamp.web.api import tracking as tracking_api
 from bluelamp.web.navigation import NavItem
@@ -59,6 +65,12 @@ API_MODULES = [
     incidents_api,
     dispatch_api,
     eido_api,
+    records_api,
+    crimes_api,
+    intelligence_api,
+    reviews_api,
+    merges_api,
+    search_api,
 ]
 
 

@@ -10,9 +10,14 @@ load_models()
 
 # Tables that extensions own (PostGIS), never Bluelamp's to create or drop.
 EXTENSION_TABLES = {"spatial_ref_sys"}
+# Full-text search objects written by hand in migration 0006 (an FTS5 table and its shadow
+# tables on SQLite, an expression index on PostgreSQL): not in the models, never to drop.
+TEXT_SEARCH_PREFIXES = ("records_event_fts", "ix_records_event_text")
 
 
 def include_name(name, type_, parent_names) -> bool:
+    if name and name.startswith(TEXT_SEARCH_PREFIXES):
+        return False
     return not (type_ == "table" and name in EXTENSION_TABLES)
 
 
