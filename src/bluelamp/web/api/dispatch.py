@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from bluelamp.access.policy import Action
@@ -83,14 +85,18 @@ def recommendations(
             required=required,
             include_committed=include_committed,
         )
-    return RecommendationsOut(
-        incident_id=found.incident_id,
-        reference=found.reference,
-        required=found.required,
-        required_by=found.required_by,
-        count=found.count,
-        recommendations=[RecommendationOut(**r.__dict__) for r in found.units],
-    )
+    # RecommendationsOut's shape, serialised directly: building and re-validating the
+    # models cost more than the recommendation itself (docs/benchmarks.md).
+    fields = RecommendationOut.model_fields
+    payload = {
+        "incident_id": found.incident_id,
+        "reference": found.reference,
+        "required": found.required,
+        "required_by": found.required_by,
+        "count": found.count,
+        "recommendations": [{name: getattr(r, name) for name in fields} for r in found.units],
+    }
+    return Response(orjson.dumps(payload, option=orjson.OPT_UTC_Z), media_type="application/json")
 
 
 class AssignmentOut(BaseModel):
