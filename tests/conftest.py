@@ -139,7 +139,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(migrated_database) -> Settings:
-    return Settings(database_url=migrated_database.engine.url.render_as_string(hide_password=False))
+    # The app under test shares the test's one connection (``db``) with every thread it
+    # runs; the control room's background sweep would use it at random moments in the
+    # middle of a request (tests/test_command_rules.py runs the sweep itself).
+    return Settings(
+        database_url=migrated_database.engine.url.render_as_string(hide_password=False),
+        incident_sweep_seconds=24 * 3600,
+    )
 
 
 @pytest.fixture

@@ -64,6 +64,14 @@ def test_particles_and_single_names_have_no_parts():
     assert [p.family_norm for p in names.part_keys("Anna", "de la Cruz-Ortega")] == ["CRUZ", "ORTEGA"]
 
 
+def test_near_misses_undo_a_letter_typed_twice_or_two_swapped():
+    assert "JESSICA" in names.near_misses("JESSSICA")
+    assert "HOLLY" in names.near_misses("OHLLY")
+    assert "JESICA" in names.near_misses("JEDSICA")
+    assert "JEDSICA" not in names.near_misses("JEDSICA")
+    assert names.near_misses("") == set()
+
+
 def test_nicknames_work_both_ways():
     assert {"WILLIAM", "BILLY", "WILL"} <= names.nicknames("Bill")
     assert {"BILL", "WILL", "LIAM"} <= names.nicknames("william")

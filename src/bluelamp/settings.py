@@ -120,6 +120,13 @@ class Settings(BaseSettings):
     position_max_batch: int = Field(
         10000, ge=1, description="The most positions one JSON batch may carry (larger: 413)."
     )
+    mobile_position_seconds: int = Field(
+        30,
+        ge=5,
+        le=600,
+        description="While an officer shares their location in the officer app (on duty, with their consent), "
+        "the phone sends its position this often, in seconds.",
+    )
     live_feed_interval_ms: int = Field(
         250, ge=50, description="Live screens get at most one frame per this many milliseconds, batching changes."
     )

@@ -42,6 +42,7 @@ def demo(
 ) -> None:
     """Set up the demo forces (migrating the database first), then serve."""
     from bluelamp.sim.demo import seed_demo
+    from bluelamp.sim.demo_records import seed_records
     from bluelamp.storage import migrate
     from bluelamp.web import server
 
@@ -55,6 +56,8 @@ def demo(
     migrate.upgrade(database)
     with database.unit_of_work() as session:
         report = seed_demo(session, cli.clock)
+    with cli.console.status("Seeding the demo force's records (persons, crimes, the merge queue)..."):
+        seed_records(database, cli.clock, report)
     for line in report.created:
         cli.console.print(f"created {line}")
     for line in report.kept:

@@ -64,6 +64,7 @@ class TaskKind(StrEnum):
     CALL_BACK = "call_back"  # tell the caller attendance changed
     REASSESSMENT = "reassessment"  # a target is about to be missed with no unit en route
     DOWNGRADE_APPROVAL = "downgrade_approval"  # a supervisor must approve or refuse
+    BACKUP = "backup"  # an officer at the incident asked for more units (the officer app)
 
 
 class LogKind(StrEnum):

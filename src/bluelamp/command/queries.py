@@ -385,3 +385,36 @@ def due_for_breach(session: Session, now: datetime) -> list[Incident]:
         Incident.breached_at.is_(None),
     )
     return list(session.scalars(statement.order_by(Incident.target_at).with_for_update(skip_locked=True)))
+
+
+# ---------------------------------------------------------------- checks from the field (mobile/checks.py)
+
+
+def incidents_at_place(
+    session: Session,
+    actor: Actor,
+    boxes: list[tuple[float, float, float, float]],
+    address_terms: list[str],
+    since: datetime,
+    limit: int,
+) -> list[Incident]:
+    """Incidents the actor may see, created since ``since`` (any status but merged), inside
+    any of the latitude/longitude ``boxes`` (south, north, west, east) or whose address holds
+    any of ``address_terms`` (any case), newest first. The exact distance is cut by the
+    caller, as command/duplicates.py does."""
+    places = [Incident.lat.between(s, n) & Incident.lon.between(w, e) for s, n, w, e in boxes]
+    places += [func.lower(Incident.address).contains(term.lower(), autoescape=True) for term in address_terms if term]
+    if not places:
+        return []
+    statement = (
+        select(Incident)
+        .where(
+            visible(actor, Incident),
+            Incident.created_at >= since,
+            Incident.status != IncidentStatus.MERGED.value,
+            or_(*places),
+        )
+        .order_by(Incident.created_at.desc(), Incident.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(statement))

@@ -44,6 +44,8 @@ from bluelamp.access.policy import Action, Actor, actions_of, require_reason
 from bluelamp.access.service import require
 from bluelamp.clock import Clock, to_local
 from bluelamp.command import log as incident_log
+from bluelamp.command import service as command_service
+from bluelamp.command.config import Family
 from bluelamp.command.model import LogKind
 from bluelamp.command.queries import visible_incident
 from bluelamp.errors import CATALOGUE, Conflict, FieldProblem, InvalidInput, NotFound
@@ -587,3 +589,72 @@ def reopen_crime(session: Session, actor: Actor, crime_id: str, reason: str, clo
     victims.key_decision(session, event, clock)
     _audit(session, actor, "crime.reopen", event, clock, outcome_before=before, reason=why)
     return CrimeChanged(event, crime, entry)
+
+
+# ---------------------------------------------------------------- the NCRS list (web/pages/crimes.py)
+
+# Incident categories of the crime family that are not a crime for the force to record:
+# fraud is recorded centrally by Action Fraud; a wanted person sighted is not a new crime.
+NOT_RECORDED_CATEGORIES = frozenset({"fraud", "wanted_person"})
+# Closing results that say no crime is to be recorded from the incident.
+NO_CRIME_RESULTS = frozenset({"false_report", "duplicate", "transferred"})
+
+
+@dataclass(frozen=True)
+class UnrecordedReport:
+    """A crime reported to the force (a command incident) with no crime recorded yet."""
+
+    incident_id: str
+    reference: str
+    category: str  # the NSIR category code (the closing one once closed)
+    category_name: str
+    status: str
+    reported_at: datetime  # the NCRS clock's start: when the call came in
+    due_at: datetime  # 24 hours later
+    late_by: timedelta  # how far past the 24 hours it is now
+
+
+def late_by(crime_row: Crime) -> timedelta:
+    """How long after the NCRS 24 hours a crime was recorded (zero when in time)."""
+    return max(crime_row.recorded_at - crime_row.ncrs_due_at, timedelta(0))
+
+
+def unrecorded_reports(session: Session, actor: Actor, clock: Clock, *, limit: int = 200) -> list[UnrecordedReport]:
+    """Crimes reported more than 24 hours ago (NCRS) and still not recorded: command
+    incidents of the force's crime categories the actor may see, with no crime recorded
+    from them, that were not closed as no crime (a false report, a duplicate, transferred);
+    the longest overdue first. Empty for someone who may not read incidents."""
+    require(actor, Action.CRIME_READ)
+    if not actor.can(Action.INCIDENT_READ):
+        return []
+    categories = {
+        c.code: c.name
+        for c in command_service.catalogue(session, actor).command.categories
+        if c.family == Family.CRIME and c.code not in NOT_RECORDED_CATEGORIES
+    }
+    now = clock.now()
+    rows = queries.unrecorded_crime_reports(
+        session,
+        actor,
+        sorted(categories),
+        now - NCRS_WINDOW,
+        no_crime_results=sorted(NO_CRIME_RESULTS),
+        limit=max(1, min(limit, 1000)),
+    )
+    found = []
+    for incident in rows:
+        code = incident.closing_category or incident.opening_category
+        due = incident.created_at + NCRS_WINDOW
+        found.append(
+            UnrecordedReport(
+                incident_id=incident.id,
+                reference=incident.reference,
+                category=code,
+                category_name=categories.get(code, code),
+                status=incident.status,
+                reported_at=incident.created_at,
+                due_at=due,
+                late_by=now - due,
+            )
+        )
+    return found

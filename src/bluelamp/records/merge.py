@@ -41,7 +41,19 @@ from bluelamp.access.service import require
 from bluelamp.clock import Clock
 from bluelamp.errors import CATALOGUE, Conflict, FieldProblem, InvalidInput, NotFound
 from bluelamp.records import queries
-from bluelamp.records.model import Link, Merge, MergeCandidate, NameKind, Person
+from bluelamp.records.model import (
+    Link,
+    Location,
+    Merge,
+    MergeCandidate,
+    NameKind,
+    Person,
+    PersonAddress,
+    PersonIdentifier,
+    PersonName,
+    WarningMarker,
+)
+from bluelamp.records.names import PART_KIND
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -443,3 +455,131 @@ def reject_candidate(
         clock,
     )
     return candidate
+
+
+# ---------------------------------------------------------------- the queue's pages: comparing, recent merges
+
+
+@dataclass(frozen=True)
+class PersonSide:
+    """One person of a candidate pair as the comparison shows it."""
+
+    person: Person
+    names: list[PersonName]  # the primary name first; search-only rows left out
+    identifiers: list[PersonIdentifier]
+    markers: list[WarningMarker]  # current and past, newest first
+    addresses: list[tuple[PersonAddress, Location]]  # at locations the actor may see
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A candidate pair side by side, for the decision to merge or reject."""
+
+    candidate: MergeCandidate
+    left: PersonSide
+    right: PersonSide
+
+
+@dataclass(frozen=True)
+class MergeView:
+    """A merge with both persons, as the list of recent merges shows it."""
+
+    merge: Merge
+    survivor: Person
+    merged: Person
+
+
+def _side(session: Session, actor: Actor, person: Person) -> PersonSide:
+    return PersonSide(
+        person=person,
+        names=[n for n in queries.names_of(session, person.id) if n.kind != PART_KIND],
+        identifiers=queries.identifiers_of(session, person.id),
+        markers=queries.markers_of(session, person.id),
+        addresses=queries.addresses_of(session, actor, person.id),
+    )
+
+
+def compare_candidate(session: Session, actor: Actor, candidate_id: str, clock: Clock) -> Comparison:
+    """A candidate pair side by side: each person's identity, names, identifiers, warning
+    markers and addresses. A candidate of another force, or with a person the actor cannot
+    see, answers like a missing one. Audited (``merge_candidate.compare``) with the reason
+    stated, or the queue's own purpose."""
+    require(actor, Action.PERSON_MERGE)
+    force_id = _force(actor)
+    candidate = queries.candidate_by_id(session, force_id, (candidate_id or "").strip())
+    people = []
+    if candidate is not None:
+        people = [queries.visible_person(session, actor, pid) for pid in (candidate.left_id, candidate.right_id)]
+    if candidate is None or any(p is None for p in people):
+        raise NotFound(f"no merge candidate {candidate_id!r}")
+    left, right = (_side(session, actor, p) for p in people)
+    audit.append(
+        session,
+        actor,
+        Audit(
+            "merge_candidate.compare",
+            record_type="merge_candidate",
+            record_id=candidate.id,
+            reason=actor.reason or QUEUE_PURPOSE,
+            detail={"left_id": candidate.left_id, "right_id": candidate.right_id},
+        ),
+        clock,
+    )
+    return Comparison(candidate, left, right)
+
+
+def recent_merges(session: Session, actor: Actor, clock: Clock, *, limit: int = 20) -> list[MergeView]:
+    """The force's merges, newest first (undone ones too, saying so), whose persons the
+    actor can see: where a merge is undone from. Audited (``merge.list``) with the reason
+    stated, or the queue's own purpose."""
+    require(actor, Action.PERSON_MERGE)
+    _force(actor)
+    if not 1 <= limit <= 200:
+        raise InvalidInput("limit must be 1 to 200", problems=[FieldProblem("limit", "use 1 to 200")])
+    found = [MergeView(row, a, b) for row, a, b in queries.recent_merges(session, actor, limit)]
+    audit.append(
+        session,
+        actor,
+        Audit(
+            "merge.list",
+            record_type="merge",
+            reason=actor.reason or QUEUE_PURPOSE,
+            detail={"count": len(found), "ids": [m.merge.id for m in found]},
+        ),
+        clock,
+    )
+    return found
+
+
+# ---------------------------------------------------------------- a person's merges (profile pages)
+
+
+@dataclass(frozen=True)
+class MergeHistory:
+    """What merges say about a person: the merge that moved it into a golden nominal (if
+    any) and the person its records now live under; the persons merged into it."""
+
+    merged_by: Merge | None  # the merge that moved this person away, when it was merged
+    golden: Person | None  # where its records now live (``resolve``), when the actor may see it
+    merged_from: list[tuple[Merge, Person]]  # persons merged into this one that the actor may see
+
+
+def history(session: Session, actor: Actor, person_id: str) -> MergeHistory:
+    """A person's merges, for its profile (the caller has read the person: a reason asked,
+    audited). Merges that were undone are left out; so are persons the actor may not see."""
+    require(actor, Action.PERSON_READ)
+    force_id = _force(actor)
+    merged_by = None
+    merged_from = []
+    for row in queries.merges_of_person(session, force_id, person_id):
+        if row.merged_id == person_id:
+            merged_by = row
+        else:
+            source = queries.visible_person(session, actor, row.merged_id)
+            if source is not None:
+                merged_from.append((row, source))
+    golden = None
+    if merged_by is not None:
+        target = resolve(session, person_id)
+        golden = queries.visible_person(session, actor, target) if target != person_id else None
+    return MergeHistory(merged_by, golden, merged_from)

@@ -325,7 +325,13 @@ def _dispose(
 ) -> tuple[dict[str, int], Tombstone]:
     now = clock.now()
     group = str(record.retention_group)
-    session.flush()  # pending changes first: the deletes below expire what the session holds
+    record.disposed_at = now
+    record.review_at = None
+    record.updated_at = now
+    # Marked disposed of in the database first: it lets the deletes of an event's log and
+    # scene rows through (the database refuses them otherwise, migration 0010); and pending
+    # changes are written before the deletes below expire what the session holds.
+    session.flush()
     if isinstance(record, Person):
         removed = queries.remove_person_data(session, record.id)
         record.given_names = ""
@@ -346,9 +352,6 @@ def _dispose(
             report.handling_conditions = None
             report.source_reference = None
             report.source_details = None
-    record.disposed_at = now
-    record.review_at = None
-    record.updated_at = now
     tombstone = Tombstone(
         force_id=record.force_id,
         record_type=review.record_type,
@@ -361,3 +364,52 @@ def _dispose(
     session.add(tombstone)
     session.flush()
     return removed, tombstone
+
+
+# ---------------------------------------------------------------- one review, and decisions taken (pages)
+
+
+@dataclass(frozen=True)
+class ReviewDetail:
+    """One review as its page shows it: the record while it exists (label, kind, group,
+    review date), and once decided, the decision and (after disposal) the tombstone."""
+
+    review: Review
+    label: str | None  # None once the record is disposed
+    kind: str | None
+    retention_group: str
+    review_at: date | None
+    tombstone: Tombstone | None
+
+
+def review_detail(session: Session, actor: Actor, review_id: str, clock: Clock) -> ReviewDetail:
+    """A review of the actor's force (a record they may see, or its tombstone); NotFound
+    otherwise, alike for missing and hidden; audited (the label names a person)."""
+    require(actor, Action.RECORD_REVIEW)
+    force_id = pole.force_of(actor)
+    review = queries.review_for_reader(session, actor, force_id, review_id)
+    if review is None:
+        raise NotFound(f"no review {review_id!r}")
+    record = queries.reviewable(session, actor, review.record_type, [review.record_id]).get(review.record_id)
+    tombstone = queries.tombstone_of(session, force_id, review.record_type, review.record_id)
+    if record is not None:
+        detail = ReviewDetail(
+            review, pole.label(record), pole.kind_of(record), str(record.retention_group), record.review_at, None
+        )
+    else:
+        group = tombstone.retention_group if tombstone is not None else ""
+        detail = ReviewDetail(review, None, None, group, None, tombstone)
+    audit.append(
+        session,
+        actor,
+        Audit("record.review_read", record_type=review.record_type, record_id=review.record_id),
+        clock,
+    )
+    return detail
+
+
+def recent_decisions(session: Session, actor: Actor, *, limit: int = 20) -> list[tuple[Review, Tombstone | None]]:
+    """The force's latest review decisions on records the actor may see, newest first, with
+    the tombstone each disposal left (record types and ids only: no personal data)."""
+    require(actor, Action.RECORD_REVIEW)
+    return queries.decided_reviews(session, actor, pole.force_of(actor), limit=max(1, min(limit, 200)))

@@ -110,6 +110,17 @@ def first_name(given_norm: str) -> str:
     return given_norm.split(" ", 1)[0] if given_norm else ""
 
 
+def near_misses(norm: str) -> set[str]:
+    """A normalised name with one letter left out, or two neighbouring letters swapped: what
+    the name may have been before a typo added a letter or swapped two ("JEDSICA" →
+    JESICA, "OHLLY" → HOLLY). The name itself is not among them."""
+    out = {norm[:i] + norm[i + 1 :] for i in range(len(norm))}
+    out |= {norm[:i] + norm[i + 1] + norm[i] + norm[i + 2 :] for i in range(len(norm) - 1)}
+    out.discard(norm)
+    out.discard("")
+    return out
+
+
 def keys(given_names: str, family_name: str) -> NameKeys:
     """Normalised forms and phonetic keys of a name (given key from the first given name,
     family key from the whole family name)."""

@@ -65,6 +65,7 @@ from bluelamp.records.pole import (
     links_of,
     location_problems,
     new_location,
+    normalise_postcode,
     readable_event_kinds,
     retention_problems,
 )
@@ -934,3 +935,79 @@ def person_profile(session: Session, actor: Actor, person_id: str, clock: Clock)
     )
     _audit_read(session, actor, person, reason, "profile", clock)
     return profile
+
+
+# ---------------------------------------------------------------- beside a search's results
+
+_OUTWARD = re.compile(r"^[A-Z]{1,2}[0-9][A-Z0-9]?$")
+
+
+@dataclass
+class FoundDetails:
+    """What the search page shows beside the persons a name search found."""
+
+    kept: list[str]  # the persons of the gender and postcode asked for (all when none), in the order given
+    markers: dict[str, list[WarningMarker]]  # the warning markers in force today of each kept person
+
+
+def found_details(
+    session: Session,
+    actor: Actor,
+    person_ids: list[str],
+    clock: Clock,
+    *,
+    gender: str | None = None,
+    postcode: str | None = None,
+) -> FoundDetails:
+    """For the persons a search found: those of the ``gender`` given and with an address (at
+    any time) at the ``postcode`` given (a full one, "ST16 2DH", or its district, "ST16"),
+    in the order given, each with their warning markers in force today: officers must see
+    the markers on every check. Only persons and addresses the actor may see count. Asks for
+    a reason; audited (``person.search_details``)."""
+    require(actor, Action.PERSON_SEARCH)
+    reason = require_reason(actor)
+    force_of(actor)
+    problems = []
+    wanted_gender = _clean_gender(gender)
+    if wanted_gender and wanted_gender not in GENDERS:
+        problems.append(FieldProblem("gender", f"use one of {', '.join(GENDERS)}"))
+    compact = re.sub(r"\s+", "", postcode or "").upper()
+    full = outward = None
+    if compact:
+        full = normalise_postcode(compact)
+        if full is None and _OUTWARD.match(compact):
+            outward = compact
+        elif full is None:
+            problems.append(FieldProblem("postcode", "give a full postcode (ST16 2DH) or its first part (ST16)"))
+    if problems:
+        raise invalid(problems)
+    ids = list(dict.fromkeys(person_ids))[:500]
+    seen = queries.visible_ids(session, actor, "person", ids, [])
+    kept = [pid for pid in ids if pid in seen]
+    if wanted_gender:
+        kept = [pid for pid in kept if seen[pid].gender == wanted_gender]
+    if full or outward:
+        at = queries.persons_with_postcode(
+            session, actor, kept, (full or outward or "").replace(" ", ""), outward_only=outward is not None
+        )
+        kept = [pid for pid in kept if pid in at]
+    markers: dict[str, list[WarningMarker]] = {pid: [] for pid in kept}
+    for row in queries.current_markers_of(session, kept, to_local(clock.now()).date()):
+        markers[row.person_id].append(row)
+    criteria = {k: v for k, v in (("gender", wanted_gender), ("postcode", full or outward)) if v}
+    audit.append(
+        session,
+        actor,
+        Audit(
+            "person.search_details",
+            detail={
+                "criteria": criteria,
+                "of": len(ids),
+                "kept": len(kept),
+                "with_markers": sum(1 for found in markers.values() if found),
+            },
+            reason=reason,
+        ),
+        clock,
+    )
+    return FoundDetails(kept, markers)

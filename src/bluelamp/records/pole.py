@@ -833,3 +833,26 @@ def unlink(session: Session, actor: Actor, link_id: str, clock: Clock, *, reason
     session.delete(found)
     session.flush()
     return found
+
+
+# ---------------------------------------------------------------- beside a record (web/pages/records.py)
+
+
+def linked_events(session: Session, actor: Actor, views: list[LinkView]) -> list[tuple[LinkView, Event]]:
+    """The events among a record's links (as ``links_of`` gives them) with their rows,
+    newest first (by when they happened, else when they were reported). The caller has
+    read the record (a reason asked, audited); only events the actor may read are linked."""
+    ids = [v.other.id for v in views if v.other.type == EVT]
+    rows = queries.visible_ids(session, actor, EVT, ids, readable_event_kinds(actor))
+    found = [(v, rows[v.other.id]) for v in views if v.other.type == EVT and v.other.id in rows]
+    found.sort(key=lambda pair: (pair[1].occurred_from or pair[1].reported_at, pair[1].reference), reverse=True)
+    return found
+
+
+def residents(session: Session, actor: Actor, location_id: str) -> list[tuple[Any, Person]]:
+    """(address row, person) for everyone with an address at a location (home, previous,
+    work, care of) whom the actor may see, current first. Needs person.read and the
+    location visible; the caller has read the location (a reason asked, audited)."""
+    require(actor, Action.PERSON_READ)
+    find_visible(session, actor, RecordRef(LOC, location_id))
+    return queries.addresses_at(session, actor, location_id)

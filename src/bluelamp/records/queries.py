@@ -517,12 +517,21 @@ def remove_person_data(session: Session, person_id: str) -> dict[str, int]:
 
 
 def remove_event_data(session: Session, event_id: str) -> dict[str, int]:
-    """Delete the rows that tie a disposed event to people (victims and their updates, links)."""
+    """Delete the rows that tie a disposed event to people (victims and their updates, links)
+    or tell what happened to them (a crime's investigation log, and what was recorded at the
+    scene: ``remove_scene_data``); how many of each. The event must already be marked
+    disposed of and flushed: the database refuses to delete the log and the scene rows of an
+    event that is not (migration 0010)."""
     victims, updates = _delete_victims(session, Victim.event_id == event_id)
     removed = {
         "victim_entries": victims,
         "victim_updates": updates,
         "links": _delete_links(session, "event", event_id),
+        # One statement: corrections refer to entries of the same log.
+        "investigation_log_entries": _delete(
+            session, delete(InvestigationEntry).where(InvestigationEntry.event_id == event_id)
+        ),
+        **remove_scene_data(session, event_id),
     }
     session.expire_all()
     return removed
@@ -962,3 +971,367 @@ def events_matching_text(
             select(e, rank, snippet).where(document.op("@@")(query), *where).order_by(rank.desc(), e.id).limit(limit)
         )
     return [(event, float(score), text_ or "") for event, score, text_ in session.execute(statement)]
+
+
+def force_has_persons(session: Session, force_id: str) -> bool:
+    """True when the force holds any person record (the demo seeds records only once)."""
+    return session.scalar(select(Person.id).where(Person.force_id == force_id).limit(1)) is not None
+
+
+# ---------------------------------------------------------------- the search and merge-queue pages
+
+
+def current_markers_of(session: Session, person_ids: list[str], today) -> list[WarningMarker]:
+    """The warning markers in force today (begun, not ended) of several persons, in one query."""
+    if not person_ids:
+        return []
+    return list(
+        session.scalars(
+            select(WarningMarker)
+            .where(
+                WarningMarker.person_id.in_(person_ids),
+                WarningMarker.from_date <= today,
+                or_(WarningMarker.to_date.is_(None), WarningMarker.to_date > today),
+            )
+            .order_by(WarningMarker.person_id, WarningMarker.kind, WarningMarker.id)
+        )
+    )
+
+
+def persons_with_postcode(
+    session: Session, actor: Actor, person_ids: list[str], postcode_norm: str, *, outward_only: bool
+) -> set[str]:
+    """Those of ``person_ids`` with an address (at any time) at the postcode (normalised, no
+    space), or anywhere in the postcode district when ``outward_only`` ("ST16": ST16 and an
+    inward code of three characters), at a location the actor may see."""
+    if not person_ids:
+        return set()
+    p = PersonAddress
+    if outward_only:
+        matches = Location.postcode_norm.like(postcode_norm + "___")
+    else:
+        matches = Location.postcode_norm == postcode_norm
+    statement = (
+        select(p.person_id)
+        .join(Location, Location.id == p.location_id)
+        .where(p.person_id.in_(person_ids), Location.force_id == actor.force_id, matches, visible(actor, Location))
+        .distinct()
+    )
+    return set(session.scalars(statement))
+
+
+def recent_merges(session: Session, actor: Actor, limit: int) -> list[tuple[Merge, Person, Person]]:
+    """(merge, survivor, merged person) of the actor's force, newest first, both persons
+    visible to the actor and not disposed; undone merges included (they say so)."""
+    survivor, merged = aliased(Person), aliased(Person)
+    statement = (
+        select(Merge, survivor, merged)
+        .join(survivor, survivor.id == Merge.survivor_id)
+        .join(merged, merged.id == Merge.merged_id)
+        .where(Merge.force_id == actor.force_id, visible(actor, survivor), visible(actor, merged))
+        .where(survivor.disposed_at.is_(None), merged.disposed_at.is_(None))
+        .order_by(Merge.at.desc(), Merge.id.desc())
+        .limit(limit)
+    )
+    return [(row, a, b) for row, a, b in session.execute(statement)]
+
+
+# ---------------------------------------------------------------- record pages (web/pages/records.py)
+
+
+def merges_of_person(session: Session, force_id: str, person_id: str) -> list[Merge]:
+    """Merges of a force into or out of a person that were not undone, oldest first."""
+    return list(
+        session.scalars(
+            select(Merge)
+            .where(
+                Merge.force_id == force_id,
+                Merge.undone_at.is_(None),
+                or_(Merge.survivor_id == person_id, Merge.merged_id == person_id),
+            )
+            .order_by(Merge.at, Merge.id)
+        )
+    )
+
+
+def addresses_at(session: Session, actor: Actor, location_id: str) -> list[tuple[PersonAddress, Person]]:
+    """Address rows at a location whose persons the actor may see (not disposed), current first."""
+    rows = session.execute(
+        select(PersonAddress, Person)
+        .join(Person, Person.id == PersonAddress.person_id)
+        .where(PersonAddress.location_id == location_id, Person.disposed_at.is_(None), visible(actor, Person))
+        .order_by(PersonAddress.to_date.is_(None).desc(), PersonAddress.from_date.desc(), PersonAddress.id.desc())
+    ).all()
+    return [(address, person) for address, person in rows]
+
+
+# ---------------------------------------------------------------- crime and review pages (web/pages/crimes.py)
+
+
+def unrecorded_crime_reports(
+    session: Session,
+    actor: Actor,
+    categories: Iterable[str],
+    reported_before: datetime,
+    *,
+    no_crime_results: Iterable[str],
+    limit: int,
+) -> list:
+    """Command incidents the actor may see that report a crime not yet recorded: their
+    category (the closing one once closed) is one of ``categories``, they came in before
+    ``reported_before``, they are not merged, not closed with one of ``no_crime_results``,
+    and no crime names them (a crime recorded from the incident, or the crime reference the
+    incident was closed with). Oldest first."""
+    from bluelamp.command.model import Incident
+
+    categories = list(categories)
+    if not categories:
+        return []
+    from_incident = exists().where(Event.kind == "crime", Event.incident_id == Incident.id)
+    by_reference = exists().where(
+        Event.kind == "crime", Event.force_id == Incident.force_id, Event.reference == Incident.crime_reference
+    )
+    statement = (
+        select(Incident)
+        .where(
+            func.coalesce(Incident.closing_category, Incident.opening_category).in_(categories),
+            Incident.created_at <= reported_before,
+            Incident.status != "merged",
+            or_(Incident.result.is_(None), Incident.result.not_in(list(no_crime_results))),
+            ~from_incident,
+            or_(Incident.crime_reference.is_(None), ~by_reference),
+            visible(actor, Incident),
+        )
+        .order_by(Incident.created_at, Incident.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def _retained_visible(actor: Actor, record_type_column, record_id_column):
+    """SQL: the person or event a review row names is one the actor may see (disposed or not)."""
+    seen_person = exists().where(Person.id == record_id_column, visible(actor, Person))
+    seen_event = exists().where(Event.id == record_id_column, visible(actor, Event))
+    return or_(and_(record_type_column == "person", seen_person), and_(record_type_column == "event", seen_event))
+
+
+def decided_reviews(session: Session, actor: Actor, force_id: str, *, limit: int) -> list[tuple]:
+    """A force's decided reviews of records the actor may see, newest decision first, each
+    with the tombstone its disposal left (None when retained)."""
+    from bluelamp.records.model import Tombstone
+
+    statement = (
+        select(Review, Tombstone)
+        .outerjoin(
+            Tombstone,
+            and_(
+                Tombstone.force_id == Review.force_id,
+                Tombstone.record_type == Review.record_type,
+                Tombstone.record_id == Review.record_id,
+                Review.decision == "dispose",
+            ),
+        )
+        .where(
+            Review.force_id == force_id,
+            Review.decided_at.is_not(None),
+            _retained_visible(actor, Review.record_type, Review.record_id),
+        )
+        .order_by(Review.decided_at.desc(), Review.id.desc())
+        .limit(limit)
+    )
+    return [(review, tombstone) for review, tombstone in session.execute(statement)]
+
+
+def review_for_reader(session: Session, actor: Actor, force_id: str, review_id: str) -> Review | None:
+    """A review of the force whose record the actor may see (disposed or not), else None."""
+    return session.scalars(
+        select(Review).where(
+            Review.id == review_id,
+            Review.force_id == force_id,
+            _retained_visible(actor, Review.record_type, Review.record_id),
+        )
+    ).one_or_none()
+
+
+def tombstone_of(session: Session, force_id: str, record_type: str, record_id: str):
+    """What is left of a disposed record (None when it was not disposed)."""
+    from bluelamp.records.model import Tombstone
+
+    return session.scalars(
+        select(Tombstone)
+        .where(Tombstone.force_id == force_id, Tombstone.record_type == record_type, Tombstone.record_id == record_id)
+        .order_by(Tombstone.id.desc())
+    ).first()
+
+
+# ---------------------------------------------------------------- checks from the field (mobile/checks.py)
+
+
+def events_linked_from(
+    session: Session,
+    actor: Actor,
+    record_type: str,
+    record_ids: list[str],
+    kinds: Iterable[str],
+    *,
+    since: datetime | None = None,
+    open_kind: str | None = None,
+    open_role: str | None = None,
+    limit: int = 1000,
+) -> list[tuple[Link, Event]]:
+    """(link, event) for the events that any of ``record_ids`` (persons or objects) is linked
+    to, that the actor may see and read, newest first (when it happened, else when reported),
+    in one query. With ``since``, only events since then, and also, whenever they began,
+    those of ``open_kind`` not yet ended (``occurred_to`` empty) that link with ``open_role``
+    (a missing person still missing)."""
+    kinds = list(kinds)
+    if not record_ids or not kinds:
+        return []
+    when = func.coalesce(Event.occurred_from, Event.reported_at)
+    where = [
+        Link.from_type == record_type,
+        Link.from_id.in_(list(record_ids)),
+        Link.force_id == actor.force_id,
+        Event.disposed_at.is_(None),
+        Event.kind.in_(kinds),
+        visible(actor, Event),
+    ]
+    if since is not None:
+        recent = when >= since
+        if open_kind is not None:
+            still_open = and_(Event.kind == open_kind, Event.occurred_to.is_(None))
+            if open_role is not None:
+                still_open = and_(still_open, Link.role == open_role)
+            recent = or_(recent, still_open)
+        where.append(recent)
+    statement = (
+        select(Link, Event)
+        .join(Event, and_(Link.to_type == "event", Link.to_id == Event.id))
+        .where(*where)
+        .order_by(when.desc(), Event.reference.desc(), Link.id)
+        .limit(limit)
+    )
+    return [(link, event) for link, event in session.execute(statement)]
+
+
+def visible_locations_at_postcode(session: Session, actor: Actor, postcode_norm: str, limit: int) -> list[Location]:
+    """Locations of the actor's force at a postcode (normalised, no space) the actor may see."""
+    return list(
+        session.scalars(
+            select(Location)
+            .where(
+                Location.force_id == actor.force_id,
+                Location.postcode_norm == postcode_norm,
+                visible(actor, Location),
+            )
+            .order_by(Location.line1, Location.id)
+            .limit(limit)
+        )
+    )
+
+
+def visible_locations_by_address(session: Session, actor: Actor, words: str, limit: int) -> list[Location]:
+    """Locations of the actor's force whose first address line holds ``words`` (any case)
+    the actor may see. Not indexed: a check asks for a street name at least (mobile/checks.py)."""
+    return list(
+        session.scalars(
+            select(Location)
+            .where(
+                Location.force_id == actor.force_id,
+                func.lower(Location.line1).contains(words.lower(), autoescape=True),
+                visible(actor, Location),
+            )
+            .order_by(Location.line1, Location.id)
+            .limit(limit)
+        )
+    )
+
+
+def visible_locations_in_box(
+    session: Session, actor: Actor, south: float, north: float, west: float, east: float, limit: int
+) -> list[Location]:
+    """Locations with a point inside a latitude/longitude box that the actor may see (the
+    exact distance is cut by the caller)."""
+    return list(
+        session.scalars(
+            select(Location)
+            .where(
+                Location.force_id == actor.force_id,
+                Location.lat.between(south, north),
+                Location.lon.between(west, east),
+                visible(actor, Location),
+            )
+            .order_by(Location.id)
+            .limit(limit)
+        )
+    )
+
+
+def current_residents(session: Session, actor: Actor, location_ids: list[str], today) -> list[tuple[str, str, Person]]:
+    """(location id, how, person) for everyone living at any of the locations today, whom the
+    actor may see (not disposed, not merged into another): an address row in force today
+    (``how`` is its kind: home, work, care_of...) or an open ``resides_at`` link (``how`` is
+    resides_at). Two statements, whatever the number of locations."""
+    if not location_ids:
+        return []
+    alive = [Person.disposed_at.is_(None), Person.merged_into_id.is_(None), visible(actor, Person)]
+    a = PersonAddress
+    addressed = session.execute(
+        select(a.location_id, a.kind, Person)
+        .join(Person, Person.id == a.person_id)
+        .where(
+            a.location_id.in_(location_ids),
+            a.kind != "previous",
+            or_(a.from_date.is_(None), a.from_date <= today),
+            or_(a.to_date.is_(None), a.to_date > today),
+            *alive,
+        )
+        .order_by(a.location_id, Person.family_name, Person.given_names, Person.id)
+    ).all()
+    linked = session.execute(
+        select(Link.to_id, Link.role, Person)
+        .join(Person, and_(Link.from_type == "person", Link.from_id == Person.id))
+        .where(
+            Link.force_id == actor.force_id,
+            Link.to_type == "location",
+            Link.to_id.in_(location_ids),
+            Link.role == "resides_at",
+            or_(Link.from_date.is_(None), Link.from_date <= today),
+            or_(Link.to_date.is_(None), Link.to_date > today),
+            *alive,
+        )
+        .order_by(Link.to_id, Person.family_name, Person.given_names, Person.id)
+    ).all()
+    return [(location_id, how, person) for location_id, how, person in [*addressed, *linked]]
+
+
+# ---------------------------------------------------------------- MoPI disposal of a crime's scene (mobile/model.py)
+
+
+def remove_scene_data(session: Session, event_id: str) -> dict[str, int]:
+    """Delete what was recorded at the scene of a disposed crime: its photos, suspect
+    descriptions and witness statements, then the stored bytes of those photos and
+    signatures that nothing else refers to; how many of each. The event must already be
+    marked disposed of and flushed (the database refuses otherwise, migration 0010)."""
+    # Here, not at the top: the scene's tables belong to the mobile capability, which builds on records.
+    from bluelamp.mobile.model import SceneBlob, ScenePhoto, SceneStatement, SceneSuspect
+
+    photo_blobs = select(ScenePhoto.blob_id).where(ScenePhoto.event_id == event_id)
+    signature_blobs = select(SceneStatement.signature_blob_id).where(SceneStatement.event_id == event_id)
+    blob_ids = list(session.scalars(union(photo_blobs, signature_blobs)))
+    removed = {
+        "scene_photos": _delete(session, delete(ScenePhoto).where(ScenePhoto.event_id == event_id)),
+        "scene_suspects": _delete(session, delete(SceneSuspect).where(SceneSuspect.event_id == event_id)),
+        "scene_statements": _delete(session, delete(SceneStatement).where(SceneStatement.event_id == event_id)),
+        "scene_blobs": 0,
+    }
+    if blob_ids:
+        removed["scene_blobs"] = _delete(
+            session,
+            delete(SceneBlob).where(
+                SceneBlob.id.in_(blob_ids),
+                ~exists().where(ScenePhoto.blob_id == SceneBlob.id),
+                ~exists().where(SceneStatement.signature_blob_id == SceneBlob.id),
+            ),
+        )
+    return removed

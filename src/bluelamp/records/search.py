@@ -8,18 +8,31 @@ How a person search works (and why it never scans every person):
    (``records.names``): the family name's Metaphone key (and each part's key when it is
    double-barrelled), the first given name's key and the keys of its nicknames.
 2. Candidates come only from indexed look-ups on ``records_person_name`` (the composite
-   indexes of migration 0006), never from reading every person. A first pass asks for the
-   family key with a given key (the query's or a nickname's), born in the year asked for
-   or of unknown year, and for the names the other way round. Only when that finds nobody
-   convincing (best score under WIDER_BELOW) does a second pass widen: a misspelt given
-   name (the family key in the year, the given name sharing a first or second letter), a
-   changed family name (marriage: the same first given name, or a nickname, born in the
-   year), a misspelt family name without a year (the given key and the family name's first
-   two letters), both names misspelt (within the year, keys compared by their first two
-   characters). Each look-up is an index range; the person is joined in the same
-   statement and ``access.queries.visible`` applied there, so the actor's access filters
-   candidates before any ranking. A query with a year of birth leaves out persons
-   recorded with another year; persons with no date of birth recorded stay candidates.
+   indexes of migration 0006), never from reading every person, in up to three passes,
+   each one statement, each wider and dearer than the one before and run only when the
+   candidates so far leave room for it (``_settled``):
+
+   * first, always: the family key with a given key (the query's or a nickname's), born in
+     the year asked for or of unknown year, and the names the other way round; with a year,
+     also the family key with a given key of the same first character, and a family key of
+     the same first character with the given key (one name misspelt: a typo seldom changes
+     the first sound of a name, so the misspelt key still starts alike);
+   * second, unless someone born as asked already scores WIDER_BELOW: within the year, every
+     given name with the family key (a given name misspelt at its start, or a nickname the
+     list does not know); the same first given name, a nickname or a name spelt alike,
+     whatever the family name (marriage); the names the other way round. Without a year:
+     the family key with a given key of the same first character, and the given key with
+     a family name of the same first two letters;
+   * third, with a year, unless someone born as asked has a given name that matched: both
+     names changed, so the date of birth and a given name are what is left: the keys of
+     the given name with one letter left out or two swapped (``names.near_misses``) and of
+     every nickname, born in the year, whatever the family name (marriage and a typo); and
+     keys of the same first characters, within the year (both names misspelt).
+
+   Each look-up is an index range; the person is joined in the same statement and
+   ``access.queries.visible`` applied there, so the actor's access filters candidates
+   before any ranking. A query with a year of birth leaves out persons recorded with
+   another year; persons with no date of birth recorded stay candidates (first pass).
 3. Each candidate is scored with rapidfuzz (Jaro-Winkler) and the date of birth, and the
    hit carries the explanation: each feature with its points (``family name sounds like
    SMITH (+30)``). Points are out of 100 at most; ``score`` is the share of what the query
@@ -63,7 +76,7 @@ FAMILY_MAX, GIVEN_MAX, DOB_MAX = 40, 30, 30
 CANDIDATE_CAP = 3000  # at most this many candidate rows are scored (a vague query is cut here)
 LIKELY_THRESHOLD = 0.9  # likely_matches shows persons scoring at least this share
 SPELT_LIKE = 0.85  # Jaro-Winkler similarity from which a name counts as a misspelling of another
-WIDER_BELOW = 0.85  # a second, wider pass of look-ups when the best hit scores less than this
+WIDER_BELOW = 0.9  # a second, wider pass of look-ups unless someone born as asked scores at least this
 OLDEST = 130  # years: nobody is older
 WILDCARDS = "*?%_"
 
@@ -252,48 +265,72 @@ def _keys(q: _Prepared) -> tuple[tuple[str, ...], tuple[str, ...], tuple[int, in
     return given_keys, family_keys, years
 
 
+def _starts(keys, length: int) -> tuple[str, ...]:
+    return tuple(sorted({k[:length] for k in keys if k}))
+
+
 def _lookups(q: _Prepared) -> list[tuple]:
     """The first pass of indexed look-ups (see the module's docstring): the family key with
     a given key (born in the year, or of unknown year, when the query has one); the names
-    the other way round; a lone name as either."""
+    the other way round; a lone name as either. With a year of birth, also one name's key
+    with the other's first character, each way: one misspelt name seldom changes the first
+    sound of its key."""
     given_keys, family_keys, years = _keys(q)
     if q.family_prefix:
         return [("family_prefix", (q.family, *q.parts), given_keys, years)]
     own = (q.given_key,) if q.given_key else ()
     if family_keys and given_keys:
-        return [("family_given", family_keys, given_keys, years), ("family_given", own, family_keys, years)]
+        lookups = [("family_given", family_keys, given_keys, years), ("family_given", own, family_keys, years)]
+        if q.year is not None and own:
+            lookups.append(("family_initials", family_keys, _starts(own, 1), years))
+            lookups.append(("key_prefix", _starts(family_keys, 1), own, q.year))
+        return lookups
     if family_keys:
         return [("family", family_keys, years), ("given", family_keys, years)]
     return [("given", given_keys, years), ("family", own, years)]
 
 
 def _wider_lookups(q: _Prepared) -> list[tuple]:
-    """The second pass, when the first found nobody convincing: a misspelt given name (the
-    family key, with a given name sharing its first or second letter); a changed family name
-    (marriage: the same first given name or a nickname of it, born in the year) or a
-    misspelt one (no year known: the given key with the family name's first two letters);
-    the names the other way round; both names misspelt (within the year, keys compared by
-    their first two characters: a typo seldom changes the start of a name's sound)."""
+    """The second pass, when the first found nobody convincing (see the module's docstring):
+    within the year, the family key with any given name (a given name misspelt at its start,
+    or a nickname the list does not know, or one misspelt); the same first given name, a
+    nickname or a name spelt alike, with any family name (marriage); the names the other
+    way round. Without a year, only what the indexes answer alone: the family key with a
+    given key of the same first character; the given key with a family name of the same
+    first two letters."""
     given_keys, family_keys, years = _keys(q)
     if q.family_prefix or not (given_keys and family_keys):
         return []
     own = (q.given_key,)
-    given_starts = tuple(sorted({k[:2] for k in given_keys if len(k) >= 2}))
-    family_starts = tuple(sorted({k[:2] for k in family_keys if len(k) >= 2}))
     if years is not None:
-        # A misspelt given name keeps its first or second letter (or has them swapped or shifted).
-        letters = tuple(sorted(set(q.given[:2])))
         nick_names = tuple(sorted(q.nicknames))
-        lookups: list[tuple] = [("family_letters", family_keys, letters, years)]
-        lookups += [("given_first", given_keys, nick_names, q.given, years)]
+        lookups: list[tuple] = [("family", family_keys, years)]
+        lookups += [("given_first", tuple(sorted({*given_keys, *q.nickname_keys})), nick_names, q.given, years)]
         lookups += [("given", family_keys, years), ("family", own, years)]
-    else:  # without a year, only what the indexes answer alone: keys by their first two characters
-        lookups = [("family_initials", family_keys, given_starts, None)] if given_starts else []
+    else:  # without a year, only what the indexes answer alone: keys by their first characters
+        lookups = [("family_initials", family_keys, _starts(given_keys, 1), None)]
         if len(q.family) >= 2:
             lookups.append(("given_prefix", own, (q.family[:2],)))
-    if q.year is not None and family_starts and given_starts:
-        lookups.append(("key_prefix", family_starts, given_starts, q.year))
     return lookups
+
+
+def _widest_lookups(q: _Prepared) -> list[tuple]:
+    """The third pass, when the second found nobody born as asked with a given name that
+    matched (with a year of birth only): both names changed, so the date of birth and a
+    given name are what is left. A changed family name (marriage) with a misspelt or
+    nicknamed given name: the keys of the given name as typed, with one letter left out or
+    two neighbouring letters swapped, and of every nickname (short ones too), born in the
+    year, whatever the family name; both names misspelt beyond the first sound: keys of
+    the same first characters, within the year."""
+    given_keys, family_keys, _ = _keys(q)
+    if q.year is None or q.family_prefix or not (given_keys and family_keys):
+        return []
+    near = {phonetic(variant) for variant in names.near_misses(q.given)} | set(q.nickname_keys) | set(given_keys)
+    near_keys = tuple(sorted(k for k in near - {""}))
+    return [
+        ("given", near_keys, (q.year, q.year)),
+        ("key_prefix", _starts(family_keys, 1), _starts((*given_keys, *q.nickname_keys), 1), q.year),
+    ]
 
 
 # ---------------------------------------------------------------- scoring
@@ -383,8 +420,9 @@ class _Scorer:
             return 16, "year of birth matches"
         return 0, ""
 
-    def score(self, row: tuple) -> tuple[int, list[tuple[str, int]]]:
-        """Points and their explanation for a candidate row (see person_name_candidates)."""
+    def score(self, row: tuple) -> tuple[int, list[tuple[str, int]], bool]:
+        """Points and their explanation for a candidate row (see person_name_candidates), and
+        whether the row's first given name earned points (matched either query name)."""
         q = self.q
         _, kind, given_norm, family_norm, given_key, family_key = row[:6]
         first, _, middle = given_norm.partition(" ")
@@ -403,6 +441,7 @@ class _Scorer:
                 features = [straight_f[::-1], straight_g[::-1]]
         else:
             features = [straight_f[::-1], straight_g[::-1]]
+        given_named = features[1][1] > 0
         if q.middles and middle:
             shared = q.middles & set(middle.split())
             if shared:
@@ -414,21 +453,45 @@ class _Scorer:
         dob = self.dob(row[8], row[9], row[10])
         features.append((dob[1], dob[0]))
         features = [(label, points) for label, points in features if label]
-        return sum(p for _, p in features), features
+        return sum(p for _, p in features), features, given_named
 
 
-def _hits(q: _Prepared, rows: list[tuple], limit: int) -> list[PersonHit]:
-    scorer = _Scorer(q)
-    best: dict[str, tuple[int, list[tuple[str, int]], tuple]] = {}
+@dataclass(slots=True)
+class _Candidate:
+    """A person among the candidates: the best scoring of their name rows."""
+
+    points: int
+    features: list[tuple[str, int]]
+    row: tuple
+    given_named: bool  # the first given name earned points
+
+    def born_as_asked(self, q: _Prepared) -> bool:
+        """The date of birth is all the query says of one (the year, and the month and day
+        when given, or the day and month swapped); any date, or none, when no year is asked."""
+        y, m, d = self.row[8:11]
+        if q.year is None:
+            return True
+        if q.year != y:
+            return False
+        same = (q.month is None or q.month == m) and (q.day is None or q.day == d)
+        return same or (q.month is not None and q.day is not None and (q.month, q.day) == (d, m))
+
+
+def _score_into(best: dict[str, _Candidate], scorer: _Scorer, rows: list[tuple]) -> None:
+    """Score the rows, keeping each person's best scoring row in ``best``."""
     for row in rows:
-        points, features = scorer.score(row)
+        points, features, given_named = scorer.score(row)
         held = best.get(row[0])
-        if held is None or points > held[0]:
-            best[row[0]] = (points, features, row)
+        if held is None or points > held.points:
+            best[row[0]] = _Candidate(points, features, row, given_named)
+
+
+def _hits(q: _Prepared, best: dict[str, _Candidate], limit: int) -> list[PersonHit]:
     attainable = q.attainable()
-    ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+    ranked = sorted(best.items(), key=lambda item: (-item[1].points, item[0]))[:limit]
     hits = []
-    for person_id, (points, features, row) in ranked:
+    for person_id, candidate in ranked:
+        points, row = candidate.points, candidate.row
         if points <= 0:
             break
         score = max(0.0, min(1.0, points / attainable))
@@ -446,24 +509,41 @@ def _hits(q: _Prepared, rows: list[tuple], limit: int) -> list[PersonHit]:
                 matched_family=row[3],
                 score=round(score, 4),
                 points=points,
-                explanation=features,
+                explanation=candidate.features,
             )
         )
     return hits
 
 
+def _settled(q: _Prepared, best: dict[str, _Candidate], next_pass: int) -> bool:
+    """Whether the candidates so far make the next pass needless: before the second pass,
+    someone scoring at least WIDER_BELOW and born as asked; before the third (which looks for
+    a given name and a date of birth alone), someone born as asked whose given name matched."""
+    attainable = q.attainable()
+    if next_pass == 1:
+        return any(c.points >= WIDER_BELOW * attainable and c.born_as_asked(q) for c in best.values())
+    return any(c.given_named and c.born_as_asked(q) for c in best.values())
+
+
+PASSES = (_lookups, _wider_lookups, _widest_lookups)
+
+
 def _find(session: Session, actor: Actor, query: PersonQuery, clock: Clock, limit: int) -> PersonResults:
     today = to_local(clock.now()).date()
     q = _prepare(query, today)
-    rows = queries.person_name_candidates(session, actor, _lookups(q), years=q.age_years, cap=CANDIDATE_CAP)
-    hits = _hits(q, rows, limit)
-    if not hits or hits[0].score < WIDER_BELOW:
-        wider = _wider_lookups(q)
-        if wider:
-            more = queries.person_name_candidates(session, actor, wider, years=q.age_years, cap=CANDIDATE_CAP)
-            rows += more
-            hits = _hits(q, rows, limit)
-    return PersonResults(hits, truncated=len(rows) >= CANDIDATE_CAP)
+    scorer = _Scorer(q)
+    best: dict[str, _Candidate] = {}
+    truncated = False
+    for number, lookups_of in enumerate(PASSES):
+        if number and _settled(q, best, number):
+            break
+        lookups = lookups_of(q)
+        if not lookups:
+            continue
+        more = queries.person_name_candidates(session, actor, lookups, years=q.age_years, cap=CANDIDATE_CAP)
+        truncated = truncated or len(more) >= CANDIDATE_CAP
+        _score_into(best, scorer, more)
+    return PersonResults(_hits(q, best, limit), truncated=truncated)
 
 
 def search_persons(

@@ -364,3 +364,37 @@ def overdue_updates(
         )
         for victim, event, row in rows
     ]
+
+
+# ---------------------------------------------------------------- a victim's clock as pages show it
+
+
+class ClockState(StrEnum):
+    DUE = "due"  # an update is due, not yet overdue
+    OVERDUE = "overdue"
+    OPTED_OUT = "opted_out"  # the victim asked not to be updated: the clock is stopped
+    NONE_DUE = "none_due"  # the crime is closed and its outcome told: no more updates due
+
+
+@dataclass(frozen=True)
+class UpdateClock:
+    """Where a victim's Victims' Code clock stands at a moment."""
+
+    state: ClockState
+    due_at: datetime | None
+    # Overdue: whole working days gone since it fell due. Due: working days left before it
+    # falls due, today included when today is a working day.
+    working_days: int
+
+
+def update_clock(victim: Victim, now: datetime) -> UpdateClock:
+    """A victim's clock at ``now``: due (and in how many working days), overdue (and by how
+    many), stopped because they opted out, or none due."""
+    due = victim.next_update_due
+    if victim.opted_out:
+        return UpdateClock(ClockState.OPTED_OUT, None, 0)
+    if due is None:
+        return UpdateClock(ClockState.NONE_DUE, None, 0)
+    if due <= now:
+        return UpdateClock(ClockState.OVERDUE, due, _working_days_between(due, now))
+    return UpdateClock(ClockState.DUE, due, _working_days_between(now, due))

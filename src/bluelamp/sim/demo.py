@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlalchemy.orm import Session
 
@@ -127,6 +128,7 @@ def seed_demo(session: Session, clock: Clock) -> SeedReport:
         report.kept.append(f"{len(kept)} demo users")
     seed_command_areas(session, report)
     seed_resources(session, actor, clock, report)
+    seed_crews(session, actor, clock, report)
     return report
 
 
@@ -247,3 +249,56 @@ def seed_resources(session: Session, actor: Actor, clock: Clock, report: SeedRep
             session, actor, tracking.AddDevice(f"demo-{call_sign}", "vehicle_tracker", call_sign), clock
         )
     report.created.append(f"{len(STATIONS)} stations and {len(units)} units with trackers")
+
+
+# The demo's officers: (collar, name, rank, skills, call sign crewed, demo user's role).
+# The response-officer demo user is PC Whitmore on SK11, so the officer app has a unit.
+OFFICERS = [
+    ("4721", "Dan Whitmore", "PC", ("taser", "first_aid"), "SK11", "response_officer"),
+    ("5102", "Aisha Khan", "PC", ("advanced_driver", "first_aid"), "SK11", None),
+    ("3380", "Lee Barker", "PC", ("taser", "public_order"), "NL11", None),
+    ("6015", "Megan Lloyd", "PC", ("first_aid",), "SF11", None),
+    ("2290", "Owen Price", "PC", ("taser", "advanced_driver"), "BT11", None),
+    ("7741", "Sophie Hart", "PC", ("first_aid", "public_order"), "TW11", None),
+    ("1187", "Gareth Moss", "PS", ("firearms", "advanced_driver"), "ARV1", None),
+    ("1190", "Kate Rowe", "PC", ("firearms",), "ARV1", None),
+    ("8830", "Neil Ashby", "PC", ("dog_handler",), "DOG1", None),
+]
+SHIFT = timedelta(hours=12)
+
+
+def seed_crews(session: Session, actor: Actor, clock: Clock, report: SeedReport) -> None:
+    """The demo's officers, each crewing their unit on a shift that covers now: a demo run
+    the next day books them on again, so the officer app and the recommendations always
+    find crewed units. The officer's phone (device ``demo-phone-<collar>``) reports through
+    tracking like any phone."""
+    from bluelamp.tracking import queries as tracking_queries
+    from bluelamp.tracking import service as tracking
+
+    now = clock.now()
+    booked = 0
+    for collar, name, rank, skills, call_sign, role in OFFICERS:
+        officer = tracking_queries.officer_by_collar(session, STAFFORDSHIRE.id, collar)
+        if officer is None:
+            user = access_queries.user_by_username(session, role.replace("_", "-")) if role else None
+            tracking.add_officer(
+                session,
+                actor,
+                tracking.AddOfficer(collar, name, rank, skills, user_id=user.id if user else None),
+                clock,
+            )
+            tracking.add_device(
+                session, actor, tracking.AddDevice(f"demo-phone-{collar}", "phone", officer_collar=collar), clock
+            )
+            officer = tracking_queries.officer_by_collar(session, STAFFORDSHIRE.id, collar)
+        if tracking_queries.overlapping_duty(session, officer.id, now, now + timedelta(seconds=1)) is not None:
+            continue
+        unit = tracking.unit_by_call_sign(session, actor, call_sign)
+        tracking.book_on(
+            session, actor, unit.id, [collar], now - timedelta(hours=1), now - timedelta(hours=1) + SHIFT, clock
+        )
+        booked += 1
+    if booked:
+        report.created.append(f"{booked} officers booked on duty for 12 hours")
+    else:
+        report.kept.append("officers on duty")

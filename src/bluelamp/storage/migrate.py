@@ -21,6 +21,9 @@ MODEL_MODULES = [
     "bluelamp.tracking.model",
     "bluelamp.command.model",
     "bluelamp.records.model",
+    "bluelamp.idempotency.model",
+    "bluelamp.notebook.model",
+    "bluelamp.mobile.model",
 ]
 
 

@@ -33,9 +33,13 @@ from bluelamp.web.api import eido as eido_api
 from bluelamp.web.api import incidents as incidents_api
 from bluelamp.web.api import intelligence as intelligence_api
 from bluelamp.web.api import live as live_api
+from bluelamp.web.api import checks as checks_api
 from bluelamp.web.api import merges as merges_api
+from bluelamp.web.api import mobile as mobile_api
+from bluelamp.web.api import notebook as notebook_api
 from bluelamp.web.api import records as records_api
 from bluelamp.web.api import resources as resources_api
+from bluelamp.web.api import scene as scene_api
 from bluelamp.web.api import reviews as reviews_api
 from bluelamp.web.api import search as search_api
 from bluelamp.web.api import system as system_api
@@ -45,8 +49,15 @@ from bluelamp.web.pages import account as account_pages
 from bluelamp.web.pages import admin as admin_pages
 from bluelamp.web.pages import audit as audit_pages
 from bluelamp.web.pages import control as control_pages
+from bluelamp.web.pages import crimes as crimes_pages
 from bluelamp.web.pages import home as home_pages
+from bluelamp.web.pages import mobile as mobile_pages
+from bluelamp.web.pages import mobile_checks as mobile_checks_pages
+from bluelamp.web.pages import mobile_notebook as mobile_notebook_pages
+from bluelamp.web.pages import mobile_scene as mobile_scene_pages
 from bluelamp.web.pages import oidc as oidc_pages
+from bluelamp.web.pages import record_search as record_search_pages
+from bluelamp.web.pages import records as records_pages
 from bluelamp.web.pages import resources as resources_pages
 from bluelamp.web.security import SecurityHeaders
 
@@ -54,7 +65,22 @@ HERE = Path(__file__).parent
 log = logging.getLogger(__name__)
 
 # Each capability's page and API modules: (router, navigation entries).
-PAGE_MODULES = [home_pages, account_pages, oidc_pages, admin_pages, audit_pages, resources_pages, control_pages]
+PAGE_MODULES = [
+    home_pages,
+    account_pages,
+    oidc_pages,
+    admin_pages,
+    audit_pages,
+    resources_pages,
+    control_pages,
+    record_search_pages,  # before records_pages: /records/persons/new is a page, not an id
+    records_pages,
+    crimes_pages,
+    mobile_pages,
+    mobile_checks_pages,
+    mobile_notebook_pages,
+    mobile_scene_pages,
+]
 API_MODULES = [
     system_api,
     account_api,
@@ -70,6 +96,10 @@ API_MODULES = [
     intelligence_api,
     reviews_api,
     merges_api,
+    mobile_api,
+    checks_api,
+    notebook_api,
+    scene_api,
     search_api,
 ]
 

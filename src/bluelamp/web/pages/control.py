@@ -90,6 +90,7 @@ TASK_LABELS = {
     TaskKind.CALL_BACK: "Call back",
     TaskKind.REASSESSMENT: "Re-assess",
     TaskKind.DOWNGRADE_APPROVAL: "Downgrade approval",
+    TaskKind.BACKUP: "Backup requested",
 }
 # The service names what it refuses; the form names its fields (the caller's in one group).
 CALL_FIELDS = {
