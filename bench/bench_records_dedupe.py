@@ -141,6 +141,7 @@ def child(kind: str, url: str, out: str) -> None:
             trainer=plain_train,
             table="plain_input",
             names=("first_name", "surname"),
+            implied=False,
         )
         pairs = [
             [a, b]
@@ -166,9 +167,11 @@ def measure(kind: str, url: str, folder: str) -> dict:
             from sqlalchemy import text
 
             rows = session.execute(
-                text("SELECT left_id, right_id FROM records_merge_candidate WHERE force_id = :f"), {"f": FORCE}
-            )
-            figures["pairs"] = [list(r) for r in rows]
+                text("SELECT left_id, right_id, explanation FROM records_merge_candidate WHERE force_id = :f"),
+                {"f": FORCE},
+            ).all()
+            figures["pairs"] = [[left, right] for left, right, _ in rows]
+            figures["implied"] = sum(bool(json.loads(e).get("through")) for _, _, e in rows)
         database.dispose()
     return figures
 
@@ -226,6 +229,8 @@ def run(quick: bool = False) -> Section:
                     recall >= GOALS["recall"] if final else None,
                 )
                 section.add(f"{label}, {name}: pairs found", len(figures["pairs"]), f"(true pairs {len(truth):,})")
+                if "implied" in figures:
+                    section.add(f"{label}, {name}: of which implied through a third person", figures["implied"], "")
             os.remove(url.removeprefix("sqlite:///"))
     return section
 

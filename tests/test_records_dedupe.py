@@ -1,16 +1,21 @@
 """The dedupe job (`bluelamp records dedupe`) on generated persons with known duplicates:
 it finds them with high precision and recall, including the kinds a plain Splink setup
-misses (nicknames, phonetic variants, swapped names, partial dates of birth), explains
-every pair, keeps to the force, leaves merged and rejected pairs alone on the next run,
-and says clearly when the Spark backend cannot run.
+misses (nicknames, phonetic variants, swapped names, partial dates of birth), and hand-made
+ones its blocking or comparisons once missed (swapped names with a nickname, with a
+double-barrelled family name given as forenames or with both names misspelt; a nickname
+with a misspelt family name at another address); adds pairs implied through a third
+person; explains every pair, keeps to the force, leaves merged and rejected pairs alone on
+the next run, and says clearly when the Spark backend cannot run.
 
 Accuracy thresholds: at 3,000 persons (600 of them extra records of someone, each with one
-or two corruptions, a quarter at another address) the job finds 93-94% of the true pairs
-with 99.5-100% of its pairs true on seeds 11-14; what it misses is two or three corruptions
-at once with a move (no date of birth, another address and a misspelt name). The test asks
-for recall ≥ 0.91 and precision ≥ 0.98: a few points of margin for seeds, tight enough that
-losing a comparison (nicknames, swapped names...) fails it. At 1,000,000 persons the prior
-odds of any pair are 300 times longer, and bench/bench_records_dedupe.py measures what it reaches there."""
+or two corruptions, a quarter at another address) the job finds 96.4-97.7% of the true
+pairs with 99.7-100% of its pairs true on seeds 11-14 (93-94% before the blocking rules,
+comparisons and implied pairs of issue 6's second round); what it misses is two or three
+corruptions at once with a move (no date of birth, another address and a misspelt name).
+The test asks for recall ≥ 0.95 and precision ≥ 0.98: a point of margin for seeds, tight
+enough that losing a comparison (nicknames, swapped names...) or the implied pairs fails it.
+At 1,000,000 persons the prior odds of any pair are 300 times longer, and
+bench/bench_records_dedupe.py measures what it reaches there."""
 
 from __future__ import annotations
 
@@ -78,6 +83,39 @@ def copy_of(person: synthetic.SyntheticPerson, new_id: str) -> synthetic.Synthet
     return synthetic.SyntheticPerson(id=new_id, **{name: getattr(person, name) for name in FIELDS})
 
 
+def person(person_id: str, given: str, family: str, dob: tuple[int, int, int], gender: str, postcode: str):
+    return synthetic.SyntheticPerson(person_id, person_id, given, family, *dob, gender, postcode)
+
+
+# Hand-made duplicates (surnames the generator never draws), each an original and a second
+# record of the same person made elsewhere (another postcode): the names and the date of
+# birth are all that can tell, and the kind of variant is one the model must credit.
+CASES = {
+    # JAMES QUENBY held as QUENBY JIM: names swapped, the given name a nickname.
+    "swapped, nickname": (
+        person("CASE-A1", "James", "Quenby", (1984, 6, 2), "male", "ST16 2DG"),
+        person("CASE-A2", "Quenby", "Jim", (1984, 6, 2), "male", "DE14 3BY"),
+    ),
+    # JOHN PARGETER held as VANE-PARGETER JOHN: a double-barrelled family name gained and
+    # given as forenames (first name VANE, middle name PARGETER), the names swapped.
+    "swapped, double-barrelled": (
+        person("CASE-B1", "John", "Pargeter", (1979, 3, 14), "male", "WS11 4AB"),
+        person("CASE-B2", "Vane Pargeter", "John", (1979, 3, 14), "male", "ST5 1AA"),
+    ),
+    # GEORGE BARNSTAPLE held as BARNSTABLE GOERGE: swapped, both names misspelt.
+    "swapped, both misspelt": (
+        person("CASE-C1", "George", "Barnstaple", (1990, 11, 23), "male", "ST17 9QT"),
+        person("CASE-C2", "Barnstable", "Goerge", (1990, 11, 23), "male", "B77 2HJ"),
+    ),
+    # WILLIAM TREVASKIS held as BILL TREBASKIS: a nickname (another initial, another phonetic
+    # key) and a misspelt family name (another phonetic key): blocking must still pair them.
+    "nickname, family name misspelt": (
+        person("CASE-D1", "William", "Trevaskis", (1968, 8, 30), "male", "ST4 7JU"),
+        person("CASE-D2", "Bill", "Trebaskis", (1968, 8, 30), "male", "WS13 6PX"),
+    ),
+}
+
+
 @pytest.fixture(scope="module")
 def scored(database_factory):
     """One database with a generated population of each of two forces, deduped once."""
@@ -87,6 +125,9 @@ def scored(database_factory):
     add_force(database, OTHER)
     population = synthetic.generate(COUNT, seed=SEED, force_id=FORCE)
     synthetic.load(database, population, clock=Clock())
+    # Each second record is made first: it is then the left of the two rows Splink compares.
+    made = [record for original, duplicate in CASES.values() for record in (duplicate, original)]
+    synthetic.load(database, synthetic.Population(made, {}), force_id=FORCE, clock=Clock())
     # The other force holds copies of some of the same people (ids of its own): never paired with ours.
     theirs = synthetic.generate(400, seed=SEED + 1, force_id=OTHER)
     copies = [copy_of(p, f"W{p.id}") for p in population.persons[:200]]
@@ -99,12 +140,35 @@ def scored(database_factory):
 def test_the_job_finds_the_generators_duplicates_with_high_precision_and_recall(scored):
     database, population, run = scored
     truth = population.duplicate_pairs()
-    found = set(candidates(database))
+    everything = set(candidates(database))
+    generated = {p.id for p in population.persons}
+    found = {pair for pair in everything if set(pair) <= generated}
     hits = len(found & truth)
     precision, recall = hits / len(found), hits / len(truth)
-    assert run.persons == COUNT and run.written == len(found)
+    assert run.persons == COUNT + 2 * len(CASES) and run.written == len(everything)
     assert precision >= 0.98, f"precision {precision:.3f}: {len(found) - hits} of {len(found)} pairs wrong"
-    assert recall >= 0.91, f"recall {recall:.3f}: {len(truth) - hits} of {len(truth)} true pairs missed"
+    assert recall >= 0.95, f"recall {recall:.3f}: {len(truth) - hits} of {len(truth)} true pairs missed"
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_hand_made_duplicates_at_another_address_are_found(scored, case):
+    database, _, _ = scored
+    original, duplicate = CASES[case]
+    found = candidates(database)
+    pair = (original.id, duplicate.id)
+    assert pair in found, f"{case}: not in the queue"
+    assert found[pair]["probability"] >= 0.9
+    assert {c for c in found if set(c) & set(pair)} == {pair}  # and with nobody else
+
+
+def test_swapped_names_are_credited_by_the_given_name_alone(scored):
+    database, _, _ = scored
+    for case in ("swapped, nickname", "swapped, double-barrelled", "swapped, both misspelt"):
+        original, duplicate = CASES[case]
+        comparisons = candidates(database)[(original.id, duplicate.id)]["explanation"]["comparisons"]
+        assert "swapped" in comparisons["given"]["level"], case
+        # the family name and middle names stand aside rather than count the swap against the pair
+        assert comparisons["family"]["gamma"] == -1 and comparisons["middle"]["gamma"] == -1, case
 
 
 def test_nicknames_phonetic_variants_swapped_names_and_partial_dates_are_found(scored):
@@ -127,15 +191,64 @@ def test_every_candidate_explains_its_weight(scored):
     for (left, right), row in candidates(database).items():
         assert left < right and row["probability"] >= 0.9
         explanation = row["explanation"]
+        assert len(explanation["names"]) == 2 and all(explanation["names"])
+        through = explanation.get("through")
         comparisons = explanation["comparisons"]
+        if comparisons is None:  # implied through a third person, never compared itself
+            assert through and through["own_weight"] is None
+            continue
         assert set(comparisons) == {"given", "family", "middle", "dob", "postcode", "gender"}
         for part in comparisons.values():
             assert part["level"] and isinstance(part["gamma"], int) and part["weight"] is not None
         total = explanation["prior_weight"] + sum(
             c["weight"] + (c.get("frequency_adjustment") or 0) for c in comparisons.values()
         )
-        assert total == pytest.approx(row["weight"], abs=0.02)
-        assert len(explanation["names"]) == 2 and all(explanation["names"])
+        # a pair implied through a third person: its comparisons add up to its own weight
+        assert total == pytest.approx(through["own_weight"] if through else row["weight"], abs=0.02)
+
+
+def test_a_pair_implied_through_a_third_person_holds_both_links_and_says_so(scored):
+    """Two records of someone, each with its own corruptions, can share too little to score
+    well against each other while both score well against a third: the pair joins the queue
+    with the probability that both links hold, and its explanation names the third person."""
+    database, population, _ = scored
+    found = candidates(database)
+    implied = {pair: row for pair, row in found.items() if row["explanation"].get("through")}
+    assert implied  # seed 11 has some
+    truth = population.duplicate_pairs()
+    for (left, right), row in implied.items():
+        through = row["explanation"]["through"]
+        third, (p1, p2) = through["person_id"], through["probabilities"]
+        links = [found.get(tuple(sorted((third, other)))) for other in (left, right)]
+        assert all(link is not None and link["probability"] >= 0.9 for link in links)
+        assert sorted([p1, p2]) == pytest.approx(sorted(link["probability"] for link in links))
+        assert row["probability"] == pytest.approx(p1 * p2)
+        if through["own_weight"] is None:  # never compared: both links far surer than the threshold
+            assert row["probability"] >= 0.99
+        else:
+            assert row["probability"] >= 0.9 and through["own_weight"] < row["weight"]
+    assert sum(pair in truth for pair in implied) >= 0.8 * len(implied)
+
+
+def test_a_pair_is_implied_only_when_both_links_and_their_product_reach_the_threshold():
+    import duckdb
+
+    connection = duckdb.connect()
+    connection.execute(
+        "CREATE TABLE pairs (left_id VARCHAR, right_id VARCHAR, pair_weight DOUBLE, pair_probability DOUBLE)"
+    )
+    connection.execute(
+        "INSERT INTO pairs VALUES "
+        "('A', 'B', 8.0, 0.99), ('A', 'C', 6.0, 0.98), ('B', 'C', 1.0, 0.6), "  # B-C: through A, 0.99 * 0.98
+        "('A', 'D', 3.25, 0.905), ('B', 'D', 0.0, 0.5), "  # B-D: 0.99 * 0.905 < 0.9
+        "('E', 'F', 6.6, 0.99), ('E', 'G', 6.6, 0.99), "  # F-G never compared: 0.99 * 0.99 is not enough
+        "('H', 'J', 10.0, 0.999), ('H', 'K', 9.0, 0.998)"  # J-K never compared, 0.997: implied
+    )
+    rows = connection.execute(
+        f"SELECT left_id, right_id, through_id, round(probability, 4) FROM ({dedupe.implied_sql('pairs', 0.9)}) "
+        "ORDER BY left_id"
+    ).fetchall()
+    assert rows == [("B", "C", "A", 0.9702), ("J", "K", "H", 0.997)]
 
 
 def test_a_swapped_pair_is_explained_as_swapped(scored):
@@ -144,14 +257,14 @@ def test_a_swapped_pair_is_explained_as_swapped(scored):
     levels = [
         row["explanation"]["comparisons"]["given"]["level"]
         for (a, b), row in candidates(database).items()
-        if {"swapped_names"} == set(by_id[a].corruptions) | set(by_id[b].corruptions)
+        if a in by_id and b in by_id and {"swapped_names"} == set(by_id[a].corruptions) | set(by_id[b].corruptions)
     ]
     assert levels and all("swapped" in level for level in levels)
 
 
 def test_candidates_stay_within_the_force(scored):
     database, population, _ = scored
-    ours = {p.id for p in population.persons}
+    ours = {p.id for p in population.persons} | {p.id for pair in CASES.values() for p in pair}
     assert all(a in ours and b in ours for a, b in candidates(database))
     assert candidates(database, OTHER) == {}  # the other force's queue is its own job's
 

@@ -16,28 +16,59 @@ Decisions this module makes (issue 6):
   common the name is), a nickname (``names.nicknames``: the given name is one the other's
   is commonly used for), the same phonetic key (``names.keys``: Smith/Smyth,
   Stephen/Steven) with or without alike spellings, one edit (Damerau-Levenshtein: a typo,
-  two letters swapped, one left out) and Jaro-Winkler similarity; the given name also has
-  the two names the wrong way round, exactly or with one of them spelt differently (in one
-  comparison only: in both, a swap would count twice); a different family name counts for
-  less between two women (maiden and married names). The date of birth has levels for the
-  full date, a partial date that agrees as far as it goes (year only, year and month), day
-  and month swapped, and two of three parts agreeing (a typo); postcode by full, sector and
-  district; middle names and gender. Missing values are null levels: they neither help
-  nor count against.
+  two letters swapped, one left out) and Jaro-Winkler similarity. The given name also has
+  the two names the wrong way round: exactly (a double-barrelled family name given as
+  forenames agrees taken whole or by either part), with one of them spelt differently or
+  a nickname, with both spelt differently, or only one name crossed over (a maiden name
+  given as the forename); when the names are swapped the family name and middle names
+  comparisons stand aside (a null level), or a swap would count against the pair three
+  times. A different family name counts for less between two women (maiden and married
+  names). The date of birth has levels for the full date, a partial date that agrees as
+  far as it goes (year and month, which may also be the other's day and month the wrong
+  way round; or the year only), day and month swapped, two of three parts agreeing (a
+  typo) and a date known on one side only; postcode by full, sector and district; middle
+  names the same, neither recorded, recorded on one side only or different. Gender counts
+  only against a pair: the names already say it, and counting it for the pair too made
+  every name match surer than it is. A value missing on both sides is a null level: it
+  neither helps nor counts against; missing on one side is evidence EM weighs (records
+  made without a date of birth or a middle name are more often than others a second
+  record of someone).
 - **Blocking** (``BLOCKING_RULES``): pairs are compared only when they share the date of
-  birth and a phonetic key, both initials (or both crossed) or the postcode; the postcode
-  and a phonetic key or crossed initials; the year of birth, one phonetic key and the
-  other initial (or crossed); both keys crossed; or both keys when either has no date of
-  birth. At 1,000,000 generated persons that is 4.3 million pairs holding 97% of the true
-  pairs (the plain setup's blocking on names, date of birth or postcode makes 41 million).
+  birth and a phonetic key, the family initial (and gender), the postcode, crossed
+  initials or a given name's key as the other's family key; the postcode and a phonetic
+  key or crossed initials; the year of birth, the family key and the given initial; the
+  year with day and month swapped and both initials; or, when one row has no date of
+  birth, both keys, and when it has the year (and month) only, the year, the given key and
+  the family initial. Rules on one row only (no date of birth) are written for each side
+  (``_either_side``) so the engine filters that side before the join. At 1,000,000
+  generated persons that is 4.3 million pairs holding 97.2% of the true pairs (the plain
+  setup's blocking on names, date of birth or postcode makes 41 million); every rule earns
+  its place there (true pairs found against pairs compared): blocking on a nickname group,
+  or on crossed phonetic keys with the year of birth or without a date of birth, made
+  1.7 million more pairs for a few hundred true ones.
 - **Training** is unsupervised: u by random sampling, m by expectation maximisation on
-  three blocks made mostly of true pairs (same date of birth and postcode; same keys and
-  postcode; same keys and date of birth), each estimating what it does not block on; the
-  prior (the probability that two random rows match) by EM over every scored pair with m
-  and u fixed, rather than by guessing the recall of a deterministic rule.
+  three blocks (same date of birth and postcode: the names; same keys and postcode: the
+  date of birth; same date of birth: the postcode, with the names to tell its many
+  non-matches apart), each estimating the comparisons that do not use its columns (the
+  name comparisons read every name column, for swapped names); levels true pairs almost
+  never reach (a different date of birth, different middle names, a different gender) have
+  their m stated, not trained: EM would learn "never", an infinite penalty that Splink
+  refuses when m reaches 0. The prior (the probability that two random rows match) comes
+  from EM over every scored pair with m and u fixed, rather than by guessing the recall of
+  a deterministic rule.
+- **Pairs implied through a third person** (``implied_sql``): two records of someone,
+  each with its own corruption (no date of birth on one, a nickname and another address
+  on the other), can share too little to score well against each other while both score
+  well against the original. A pair below the threshold joins the queue when two links
+  through one person, each at or above the threshold, give it a probability p1 * p2 at or
+  above the threshold (both true, it is true) if blocking compared it and found some
+  evidence for it, or ten times surer (0.99 for 0.9) if not; its explanation names that
+  person and both probabilities (and has no comparisons when the pair was not compared).
 - **Explanation**: each candidate keeps, per comparison, the level reached (label and
   gamma) and its weight in bits, the frequency adjustment of an exact name match, the
-  prior's weight (they add up to the match weight) and the two names that scored best.
+  prior's weight (they add up to the pair's own match weight) and the two names that
+  scored best; an implied pair adds ``through`` (the third person, the two links'
+  probabilities and its own weight).
 - **Writing**: pairs at or above the threshold (``Settings.dedupe_threshold``) replace the
   force's open candidates (those whose persons the runner can see); pairs already decided
   (merged or rejected) are never raised again. The job is audited with its counts.
@@ -52,6 +83,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -121,20 +153,54 @@ def _nickname_of(nicks: str, name: str) -> str:
     return f"instr({nicks}, concat('|', {name}, '|')) > 0"
 
 
-def _swapped_fuzzy_sql(dialect: str) -> str:
-    """The two names the wrong way round, one of them the same and the other sounding the
-    same, a nickname of it or similar (Jaro-Winkler 0.88)."""
+def _swapped_exact_sql() -> str:
+    """The given and family names the wrong way round. A double-barrelled family name given
+    as forenames reads as a first and a middle name ("Smith-Jones John" → SMITH, JONES /
+    JOHN): it agrees with the other's family name taken whole or by either part."""
+
+    def family_as_given(a: str, b: str) -> str:
+        return (
+            f"(family_{a} = given_{b} OR family_{a} = middle_{b} OR family_{a} = concat_ws(' ', given_{b}, middle_{b}))"
+        )
+
+    return (
+        f"(given_l = family_r AND {family_as_given('l', 'r')}) OR (given_r = family_l AND {family_as_given('r', 'l')})"
+    )
+
+
+def _close_sql(dialect: str, family: str, given: str) -> str:
+    """SQL: one side's family name is nearly the other side's given name (the same phonetic
+    key, Jaro-Winkler 0.88 with the same initial, or a nickname of it): ``family`` and
+    ``given`` are the sides, l or r. The initial comes first: most pairs fail on it and
+    never compute the similarity (evaluated for every pair blocking makes, three times)."""
     from splink.internals.dialects import SplinkDialect
 
     jw = SplinkDialect.from_string(dialect).jaro_winkler_function_name
-
-    def close(a: str, b: str, a_key: str, b_key: str, a_nicks: str) -> str:
-        return f"({a_key} = {b_key} OR {jw}({a}, {b}) >= 0.88 OR {_nickname_of(a_nicks, b)})"
-
+    similar = f"(family_initial_{family} = given_initial_{given} AND {jw}(family_{family}, given_{given}) >= 0.88)"
     return (
-        f"(given_l = family_r AND {close('family_l', 'given_r', 'family_key_l', 'given_key_r', 'given_nicks_r')}) "
-        f"OR (family_l = given_r AND {close('given_l', 'family_r', 'given_key_l', 'family_key_r', 'given_nicks_l')})"
+        f"(family_key_{family} = given_key_{given} OR {similar} "
+        f"OR {_nickname_of(f'given_nicks_{given}', f'family_{family}')})"
     )
+
+
+def _swapped_fuzzy_sql(dialect: str) -> str:
+    """The two names the wrong way round, one of them the same and the other sounding the
+    same, a nickname of it or similar."""
+    return (
+        f"(given_l = family_r AND {_close_sql(dialect, 'l', 'r')}) "
+        f"OR (given_r = family_l AND {_close_sql(dialect, 'r', 'l')})"
+    )
+
+
+def _swapped_both_fuzzy_sql(dialect: str) -> str:
+    """The two names the wrong way round, neither spelt the same."""
+    return f"{_close_sql(dialect, 'l', 'r')} AND {_close_sql(dialect, 'r', 'l')}"
+
+
+def _swapped_sql(dialect: str) -> str:
+    """Any swapped level of the given name: the family name and middle names comparisons
+    stand aside then (a null level), or a swap would count against the pair two more times."""
+    return f"({_swapped_exact_sql()}) OR ({_swapped_fuzzy_sql(dialect)}) OR ({_swapped_both_fuzzy_sql(dialect)})"
 
 
 # Levels that true duplicates rarely reach (a different date of birth, a middle name
@@ -146,20 +212,29 @@ def _name_comparison(column: str, key: str, label: str, dialect: str, *, nicknam
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    levels = [
-        cll.NullLevel(column),
-        cll.ExactMatchLevel(column).configure(tf_adjustment_column=column, label_for_charts=f"{label}: same"),
-    ]
+    if column == "family":
+        # Names the wrong way round are the given name comparison's to weigh.
+        levels = [
+            cll.CustomLevel(f"family_l IS NULL OR family_r IS NULL OR {_swapped_sql(dialect)}").configure(
+                is_null_level=True, label_for_charts="family name: unknown, or swapped (see given name)"
+            )
+        ]
+    else:
+        levels = [cll.NullLevel(column).configure(label_for_charts=f"{label}: unknown")]
+    levels.append(cll.ExactMatchLevel(column).configure(tf_adjustment_column=column, label_for_charts=f"{label}: same"))
     if column == "given":  # once only: in both comparisons a swap would count twice
         # So rare between different people that random sampling may not meet one: u starts
         # at "less than once in the sample" and sampling refines it when it does.
         rare = 0.5 / U_PAIRS
         levels += [
-            cll.CustomLevel("given_l = family_r AND family_l = given_r").configure(
+            cll.CustomLevel(_swapped_exact_sql()).configure(
                 label_for_charts="given and family names swapped", u_probability=rare
             ),
             cll.CustomLevel(_swapped_fuzzy_sql(dialect)).configure(
                 label_for_charts="names swapped, one spelt differently", u_probability=rare
+            ),
+            cll.CustomLevel(_swapped_both_fuzzy_sql(dialect)).configure(
+                label_for_charts="names swapped, both spelt differently", u_probability=rare
             ),
         ]
     if nickname:
@@ -180,6 +255,15 @@ def _name_comparison(column: str, key: str, label: str, dialect: str, *, nicknam
             label_for_charts=f"{label}: sounds alike, spelt differently", m_probability=0.005
         ),
     ]
+    if column == "given":
+        # One name recorded in the other's place and the other name changed (a maiden name
+        # given as the forename): weak evidence, and the family name and middle names
+        # comparisons still count.
+        levels.append(
+            cll.CustomLevel("given_l = family_r OR given_r = family_l").configure(
+                label_for_charts="given name: recorded as the other's family name", m_probability=0.005
+            )
+        )
     if column == "family":
         # Women far more often than men are recorded under another family name (a maiden or
         # married name): a different family name counts for less between two women.
@@ -193,23 +277,32 @@ def _name_comparison(column: str, key: str, label: str, dialect: str, *, nicknam
 
 
 def _dob_comparison():
-    """Date of birth, full or partial: parts that are unknown on either side do not count."""
+    """Date of birth, full or partial: parts that are unknown on either side do not count
+    against the pair. A date known on one side only is a level of its own (not a null
+    level): records made without one are more often than others a second record of someone,
+    and EM learns by how much."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
     y, m, d = "dob_year", "dob_month", "dob_day"
     return cl.CustomComparison(
         [
-            cll.CustomLevel(f"{y}_l IS NULL OR {y}_r IS NULL").configure(
+            cll.CustomLevel(f"{y}_l IS NULL AND {y}_r IS NULL").configure(
                 is_null_level=True, label_for_charts="date of birth: unknown"
             ),
             cll.CustomLevel(f"{y}_l = {y}_r AND {m}_l = {m}_r AND {d}_l = {d}_r").configure(
                 label_for_charts="date of birth: same"
             ),
+            # Partial dates: the year and month (twelve times rarer by chance than the year
+            # alone), which may also agree with the other's day and month the wrong way round;
+            # or the year only.
             cll.CustomLevel(
-                f"{y}_l = {y}_r AND ({m}_l IS NULL OR {m}_r IS NULL "
-                f"OR ({m}_l = {m}_r AND ({d}_l IS NULL OR {d}_r IS NULL)))"
-            ).configure(label_for_charts="date of birth: partial, agrees as far as known"),
+                f"{y}_l = {y}_r AND (({d}_l IS NULL AND ({m}_l = {m}_r OR {m}_l = {d}_r)) "
+                f"OR ({d}_r IS NULL AND ({m}_r = {m}_l OR {m}_r = {d}_l)))"
+            ).configure(label_for_charts="date of birth: partial, year and month agree"),
+            cll.CustomLevel(f"{y}_l = {y}_r AND ({m}_l IS NULL OR {m}_r IS NULL)").configure(
+                label_for_charts="date of birth: partial, the year agrees"
+            ),
             cll.CustomLevel(f"{y}_l = {y}_r AND {m}_l = {d}_r AND {d}_l = {m}_r").configure(
                 label_for_charts="date of birth: day and month swapped"
             ),
@@ -221,10 +314,48 @@ def _dob_comparison():
             ).configure(
                 label_for_charts="date of birth: two of three parts agree", m_probability=0.02, fix_m_probability=True
             ),
-            cll.ElseLevel().configure(label_for_charts="date of birth: different", m_probability=0.002),
+            cll.CustomLevel(f"{y}_l IS NULL OR {y}_r IS NULL").configure(
+                label_for_charts="date of birth: known on one side only"
+            ),
+            cll.ElseLevel().configure(
+                label_for_charts="date of birth: different", m_probability=0.001, fix_m_probability=True
+            ),
         ],
         output_column_name="dob",
         comparison_description="date of birth",
+    )
+
+
+def _middle_comparison(dialect: str):
+    """Middle names: the same (adjusted for how common the name is), neither recorded, only
+    one recorded, different. Recorded on one side only is evidence of its own (EM learns
+    how often one record of a person leaves them out), not a null level; when the given and
+    family names are the wrong way round the middle names are not comparable (a null level)."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
+        [
+            cll.CustomLevel(_swapped_sql(dialect)).configure(
+                is_null_level=True, label_for_charts="middle names: not compared (names swapped)"
+            ),
+            cll.ExactMatchLevel("middle").configure(
+                tf_adjustment_column="middle", label_for_charts="middle names: same"
+            ),
+            cll.CustomLevel("middle_l IS NULL AND middle_r IS NULL").configure(
+                label_for_charts="middle names: neither recorded"
+            ),
+            cll.CustomLevel("middle_l IS NULL OR middle_r IS NULL").configure(
+                label_for_charts="middle names: recorded on one side only"
+            ),
+            # Stated, not trained: true pairs so rarely reach it that EM would learn "never" (an
+            # infinite penalty, and an error in Splink when m reaches 0).
+            cll.ElseLevel().configure(
+                label_for_charts="middle names: different", m_probability=0.001, fix_m_probability=True
+            ),
+        ],
+        output_column_name="middle",
+        comparison_description="middle names",
     )
 
 
@@ -251,8 +382,11 @@ def _postcode_comparison():
 
 def _simple_comparison(column: str, label: str, *, error_rate: float | None = None, frequency_adjusted: bool = False):
     """Same or different; with ``error_rate``, m is fixed at that share of true pairs
-    recorded differently (EM would otherwise learn "never", an infinite penalty); with
-    ``frequency_adjusted``, the same rare value counts for more than the same common one."""
+    recorded differently (EM would otherwise learn "never", an infinite penalty) and the same
+    value weighs nothing (u fixed equal to m: names already say a person's gender, Sarah is a
+    woman's name, and counting it again would make every pair whose names agree look surer
+    than it is); with ``frequency_adjusted``, the same rare value counts for more than the
+    same common one."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
@@ -261,7 +395,9 @@ def _simple_comparison(column: str, label: str, *, error_rate: float | None = No
         same.configure(tf_adjustment_column=column)
     different = cll.ElseLevel().configure(label_for_charts=f"{label}: different", m_probability=0.001)
     if error_rate is not None:
-        same.configure(m_probability=1 - error_rate, fix_m_probability=True)
+        same.configure(
+            m_probability=1 - error_rate, u_probability=1 - error_rate, fix_m_probability=True, fix_u_probability=True
+        )
         different.configure(m_probability=error_rate, fix_m_probability=True)
     return cl.CustomComparison(
         [
@@ -274,38 +410,54 @@ def _simple_comparison(column: str, label: str, *, error_rate: float | None = No
     )
 
 
+def _either_side(rule: str) -> list[str]:
+    """``rule`` as written (its one-sided conditions on the left row) and mirrored. Pairs are
+    blocked with the left row's id below the right's, so a condition on one row only (no date
+    of birth, say) needs both orientations; written on one side, the engine filters that side
+    before the join instead of testing every pair the join makes."""
+    mirrored = re.sub(r"\b([lr])\.", lambda side: "r." if side.group(1) == "l" else "l.", rule)
+    return [rule, mirrored]
+
+
 # Blocking rules: SQL over the left (l) and right (r) rows; two rows of one person never pair.
 # Each is tight (a full date of birth, a postcode or a year of birth with a phonetic key) and
 # together they pair the records of one identity after any one or two corruptions
 # (see tests/test_records_dedupe.py and bench/bench_records_dedupe.py for what they reach).
-NULL_DOB = "(l.dob_year IS NULL OR r.dob_year IS NULL)"
 BLOCKING_RULES = [
     "l.dob = r.dob AND l.given_key = r.given_key",
     "l.dob = r.dob AND l.family_key = r.family_key",
     "l.dob = r.dob AND l.postcode = r.postcode",
-    "l.dob = r.dob AND l.given_initial = r.given_initial AND l.family_initial = r.family_initial",
+    "l.dob = r.dob AND l.family_initial = r.family_initial AND l.gender = r.gender",
     "l.dob = r.dob AND l.given_initial = r.family_initial AND l.family_initial = r.given_initial",
+    *_either_side("l.dob = r.dob AND l.given_key = r.family_key"),
     "l.postcode = r.postcode AND l.family_key = r.family_key",
     "l.postcode = r.postcode AND l.given_key = r.given_key",
     "l.postcode = r.postcode AND l.given_initial = r.family_initial AND l.family_initial = r.given_initial",
     "l.dob_year = r.dob_year AND l.family_key = r.family_key AND l.given_initial = r.given_initial",
-    "l.dob_year = r.dob_year AND l.given_key = r.family_key AND l.family_initial = r.given_initial",
-    "l.dob_year = r.dob_year AND l.family_key = r.given_key AND l.given_initial = r.family_initial",
-    "l.given_key = r.family_key AND l.family_key = r.given_key",
-    f"l.family_key = r.family_key AND l.given_key = r.given_key AND {NULL_DOB}",
+    "l.dob_year = r.dob_year AND l.dob_month = r.dob_day AND l.dob_day = r.dob_month "
+    "AND l.given_initial = r.given_initial AND l.family_initial = r.family_initial",
+    # One row without a date of birth, or with the year (and month) only.
+    *_either_side("l.dob_year IS NULL AND l.family_key = r.family_key AND l.given_key = r.given_key"),
+    *_either_side(
+        "l.dob_day IS NULL AND l.dob_year = r.dob_year AND l.given_key = r.given_key "
+        "AND l.family_initial = r.family_initial"
+    ),
 ]
+
 # Deterministic rule for the prior (the probability that two random rows match).
 PRIOR_RULE = "l.given = r.given AND l.family = r.family AND l.dob = r.dob"
 PRIOR_RECALL = 0.6
-# EM training blocks: each estimates the comparisons it does not block on, from pairs that are
-# mostly true duplicates and whose blocking columns say nothing about the comparisons
-# estimated (a block on a given name would also pick pairs of one gender, for instance).
+# EM training blocks: each estimates the comparisons that do not use its columns (the name
+# comparisons read every name column, for swapped names) from pairs whose blocking columns
+# say nothing about the comparisons estimated (a block on a given name would also pick pairs
+# of one gender, for instance). The date of birth alone leaves the names to tell matches
+# from the many non-matches it holds, and so estimates the postcode beside them.
 SAME_DOB = "l.dob_year = r.dob_year AND l.dob_month = r.dob_month AND l.dob_day = r.dob_day"
 SAME_KEYS = "l.given_key = r.given_key AND l.family_key = r.family_key"
 TRAINING_RULES = [
     f"{SAME_DOB} AND l.postcode = r.postcode",  # the names (given, family, middle)
-    f"{SAME_KEYS} AND l.postcode = r.postcode",  # date of birth (and middle names)
-    f"{SAME_KEYS} AND {SAME_DOB}",  # postcode (and middle names)
+    f"{SAME_KEYS} AND l.postcode = r.postcode",  # date of birth
+    SAME_DOB,  # postcode (and the names again)
 ]
 
 
@@ -319,7 +471,7 @@ def settings(dialect: str = "duckdb"):
         comparisons=[
             _name_comparison("given", "given_key", "given name", dialect, nickname=True),
             _name_comparison("family", "family_key", "family name", dialect, nickname=False),
-            _simple_comparison("middle", "middle names", frequency_adjusted=True),
+            _middle_comparison(dialect),
             _dob_comparison(),
             _postcode_comparison(),
             _simple_comparison("gender", "gender", error_rate=GENDER_ERRORS),
@@ -522,17 +674,31 @@ def _finite(expression: str) -> str:
 NAME_COLUMNS = ("given", "middle", "family")
 
 
-def explanation_sql(comparisons: list[ComparisonInfo], dialect: str, names: Sequence[str] = NAME_COLUMNS) -> str:
+def _struct(fields: list[tuple[str, str]], dialect: str) -> str:
+    if dialect == "spark":
+        return "named_struct(" + ", ".join(f"{_literal(k)}, {v}" for k, v in fields) + ")"
+    return "struct_pack(" + ", ".join(f"{k} := {v}" for k, v in fields) + ")"
+
+
+def _array(dialect: str) -> str:
+    return "array" if dialect == "spark" else "list_value"
+
+
+def explanation_sql(
+    comparisons: list[ComparisonInfo],
+    dialect: str,
+    names: Sequence[str] = NAME_COLUMNS,
+    weight: str = "pair_weight",
+    through: str | None = None,
+    compared: str | None = None,
+    other_names: str | None = None,
+) -> str:
     """A JSON text per pair: each comparison's level (label and gamma) and weight in bits,
     the frequency adjustment of an exact match on a common or rare name, the prior's weight
-    and the two names that scored best. The weights add up to the pair's match weight."""
-
-    def struct(fields: list[tuple[str, str]]) -> str:
-        if dialect == "spark":
-            return "named_struct(" + ", ".join(f"{_literal(k)}, {v}" for k, v in fields) + ")"
-        return "struct_pack(" + ", ".join(f"{k} := {v}" for k, v in fields) + ")"
-
-    array = "array" if dialect == "spark" else "list_value"
+    and the two names that scored best. The weights add up to the pair's own match weight
+    (``weight``). ``through``, when given, is an SQL struct (or NULL) saying which third
+    person makes the pair likely (see ``implied_sql``); a pair blocking never compared
+    (``compared`` false) has no comparisons and shows ``other_names`` (an SQL array)."""
     parts, evidence = [], []
     for c in comparisons:
         gamma = f"gamma_{c.name}"
@@ -542,52 +708,162 @@ def explanation_sql(comparisons: list[ComparisonInfo], dialect: str, names: Sequ
         if c.frequency_adjusted:
             fields.append(("frequency_adjustment", _finite(f"mw_tf_adj_{c.name}")))
             evidence.append(f"coalesce(mw_tf_adj_{c.name}, 0)")
-        parts.append((c.name, struct(fields)))
+        parts.append((c.name, _struct(fields, dialect)))
     shown = [f"concat_ws(' ', {', '.join(f'{n}_{side}' for n in names)})" for side in ("l", "r")]
-    return (
-        "to_json("
-        + struct(
-            [
-                ("comparisons", struct(parts)),
-                ("prior_weight", _finite(f"pair_weight - ({' + '.join(evidence)})")),
-                ("names", f"{array}({', '.join(shown)})"),
-            ]
-        )
-        + ")"
-    )
+    compared_names = f"{_array(dialect)}({', '.join(shown)})"
+    fields = [
+        (
+            "comparisons",
+            _struct(parts, dialect) if compared is None else f"CASE WHEN {compared} THEN {_struct(parts, dialect)} END",
+        ),
+        ("prior_weight", _finite(f"{weight} - ({' + '.join(evidence)})")),
+        (
+            "names",
+            compared_names
+            if compared is None or other_names is None
+            else f"CASE WHEN {compared} THEN {compared_names} ELSE {other_names} END",
+        ),
+    ]
+    if through is not None:
+        fields.append(("through", through))
+    return "to_json(" + _struct(fields, dialect) + ")"
 
 
-def best_pairs_sql(
-    predictions: str,
-    comparisons: list[ComparisonInfo],
-    dialect: str = "duckdb",
-    shift: float = 0.0,
-    floor: float | None = None,
-    names: Sequence[str] = NAME_COLUMNS,
-) -> str:
-    """One row per pair of persons (left_id < right_id): the best-scoring pair of their
-    names, its match weight moved by ``shift`` (a new prior), its probability and its
-    explanation, kept when the weight is at or above ``floor``."""
+def person_pairs_sql(predictions: str, shift: float = 0.0) -> str:
+    """One row per pair of persons (left_id < right_id) that blocking compared: the best
+    scoring pair of their names (its two row ids), its match weight moved by ``shift`` (a
+    new prior) and its probability."""
     weight = f"(match_weight + ({shift!r}))"
-    keep = f"WHERE {weight} >= {floor!r}" if floor is not None else ""
-    explanation = explanation_sql(comparisons, dialect, names)
+    left = "CASE WHEN person_id_l < person_id_r THEN person_id_l ELSE person_id_r END"
+    right = "CASE WHEN person_id_l < person_id_r THEN person_id_r ELSE person_id_l END"
     return f"""
-    SELECT left_id, right_id, pair_weight, pair_probability, {explanation} AS explanation
+    SELECT left_id, right_id, unique_id_l, unique_id_r, pair_weight, pair_probability
     FROM (
-        SELECT p.*,
+        SELECT unique_id_l, unique_id_r,
                {weight} AS pair_weight,
                1.0 / (1.0 + pow(2.0, -{weight})) AS pair_probability,
-               CASE WHEN person_id_l < person_id_r THEN person_id_l ELSE person_id_r END AS left_id,
-               CASE WHEN person_id_l < person_id_r THEN person_id_r ELSE person_id_l END AS right_id,
+               {left} AS left_id,
+               {right} AS right_id,
                row_number() OVER (
-                   PARTITION BY
-                       CASE WHEN person_id_l < person_id_r THEN person_id_l ELSE person_id_r END,
-                       CASE WHEN person_id_l < person_id_r THEN person_id_r ELSE person_id_l END
-                   ORDER BY match_weight DESC, unique_id_l, unique_id_r
+                   PARTITION BY {left}, {right} ORDER BY match_weight DESC, unique_id_l, unique_id_r
                ) AS rank_in_pair
-        FROM {predictions} p
-        {keep}
+        FROM {predictions}
     ) ranked WHERE rank_in_pair = 1
+    """
+
+
+# A pair blocking never compared needs its two links surer than the threshold by this much
+# (both at 0.995 against 0.9): nothing about the two records themselves supports it.
+UNCOMPARED_FACTOR = 10.0
+
+
+def implied_sql(person_pairs: str, threshold: float) -> str:
+    """Pairs of persons likely the same because each is likely the same as a third person:
+    two records of someone, each with a different corruption, can share too little to score
+    well against each other while both score well against the original. Two links through
+    one person, each at or above ``threshold``, give a pair the probability p1 * p2 (both
+    true, it is true); the pair is implied when that reaches ``threshold`` and it was
+    compared below the threshold (blocking brought it together and its own evidence is above
+    the evidence floor), or when it reaches 1 - (1 - ``threshold``) / UNCOMPARED_FACTOR and
+    it was not compared. One row per pair (the best third person): left_id, right_id,
+    through_id, p1, p2, probability."""
+    floor = _weight(threshold)
+    uncompared = 1 - (1 - threshold) / UNCOMPARED_FACTOR
+    return f"""
+    WITH links AS (
+        SELECT left_id AS person_id, right_id AS other_id, pair_probability AS p
+        FROM {person_pairs} WHERE pair_weight >= {floor!r}
+        UNION ALL
+        SELECT right_id, left_id, pair_probability FROM {person_pairs} WHERE pair_weight >= {floor!r}
+    ),
+    two_links AS (
+        SELECT a.other_id AS left_id, b.other_id AS right_id, a.person_id AS through_id,
+               a.p AS p1, b.p AS p2, a.p * b.p AS probability,
+               row_number() OVER (
+                   PARTITION BY a.other_id, b.other_id ORDER BY a.p * b.p DESC, a.person_id
+               ) AS rank_in_pair
+        FROM links a JOIN links b ON a.person_id = b.person_id AND a.other_id < b.other_id
+        WHERE a.p * b.p >= {threshold!r}
+    )
+    SELECT t.left_id, t.right_id, t.through_id, t.p1, t.p2, t.probability
+    FROM two_links t
+    LEFT JOIN {person_pairs} pp ON pp.left_id = t.left_id AND pp.right_id = t.right_id
+    WHERE t.rank_in_pair = 1
+      AND (pp.pair_weight < {floor!r} OR (pp.left_id IS NULL AND t.probability >= {uncompared!r}))
+    """
+
+
+def candidates_sql(
+    predictions: str,
+    person_pairs: str,
+    implied: str | None,
+    comparisons: list[ComparisonInfo],
+    dialect: str,
+    threshold: float,
+    names: Sequence[str] = NAME_COLUMNS,
+    input_table: str | None = None,
+) -> str:
+    """The merge candidates: every pair of persons at or above ``threshold`` on its own,
+    and every implied pair (``implied``, from ``implied_sql``) with its implied probability
+    and weight; each with its explanation (an implied one says through whom; one blocking
+    never compared has no comparisons, and its names come from ``input_table``)."""
+    floor = _weight(threshold)
+    direct = f"""
+        SELECT left_id, right_id, unique_id_l, unique_id_r, pair_weight AS own_weight, pair_weight,
+               pair_probability, CAST(NULL AS STRING) AS through_id, CAST(NULL AS DOUBLE) AS p1,
+               CAST(NULL AS DOUBLE) AS p2
+        FROM {person_pairs} WHERE pair_weight >= {floor!r}
+    """
+    if implied is None:
+        explanation = explanation_sql(comparisons, dialect, names, weight="c.own_weight")
+        return f"""
+        SELECT c.left_id, c.right_id, c.pair_weight, c.pair_probability, {explanation} AS explanation
+        FROM ({direct}) c
+        JOIN {predictions} p ON p.unique_id_l = c.unique_id_l AND p.unique_id_r = c.unique_id_r
+        """
+    implied_weight = "log2(i.probability / greatest(1.0 - i.probability, 1e-15))"
+    through = _struct(
+        [
+            ("person_id", "c.through_id"),
+            ("probabilities", f"{_array(dialect)}(c.p1, c.p2)"),
+            ("own_weight", _finite("c.own_weight")),
+        ],
+        dialect,
+    )
+    explanation = explanation_sql(
+        comparisons,
+        dialect,
+        names,
+        weight="c.own_weight",
+        through=f"CASE WHEN c.through_id IS NOT NULL THEN {through} END",
+        compared="p.unique_id_l IS NOT NULL",
+        other_names=f"{_array(dialect)}(nl.name, nr.name)",
+    )
+    return f"""
+    WITH chosen AS (
+        {direct}
+        UNION ALL
+        SELECT i.left_id, i.right_id, pp.unique_id_l, pp.unique_id_r, pp.pair_weight AS own_weight,
+               {implied_weight} AS pair_weight, i.probability AS pair_probability, i.through_id, i.p1, i.p2
+        FROM {implied} i
+        LEFT JOIN {person_pairs} pp ON pp.left_id = i.left_id AND pp.right_id = i.right_id
+    ),
+    shown AS (
+        SELECT person_id, concat_ws(' ', {", ".join(names)}) AS name FROM (
+            SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY (kind = 'primary') DESC, unique_id) AS n
+            FROM {input_table}
+            WHERE person_id IN (
+                SELECT left_id FROM chosen WHERE through_id IS NOT NULL
+                UNION ALL
+                SELECT right_id FROM chosen WHERE through_id IS NOT NULL
+            )
+        ) named WHERE n = 1
+    )
+    SELECT c.left_id, c.right_id, c.pair_weight, c.pair_probability, {explanation} AS explanation
+    FROM chosen c
+    LEFT JOIN {predictions} p ON p.unique_id_l = c.unique_id_l AND p.unique_id_r = c.unique_id_r
+    LEFT JOIN shown nl ON nl.person_id = c.left_id
+    LEFT JOIN shown nr ON nr.person_id = c.right_id
     """
 
 
@@ -628,9 +904,13 @@ class SparkEngine:
         self.spark = spark_session(master)
         from splink import SparkAPI
 
-        self.api = SparkAPI(spark_session=self.spark)
         self.connection = new_connection()
         self.folder = tempfile.TemporaryDirectory(prefix="bluelamp-dedupe-")
+        # Splink breaks long query lineages by checkpointing: a cluster's own checkpoint
+        # directory (shared storage) when it has one, else one beside the input.
+        if self.spark.sparkContext.getCheckpointDir() is None:
+            self.spark.sparkContext.setCheckpointDir(os.path.join(self.folder.name, "checkpoints"))
+        self.api = SparkAPI(spark_session=self.spark)
 
     def input_frame(self, table: str = "dedupe_input"):
         path = os.path.join(self.folder.name, f"{table}.parquet")
@@ -665,7 +945,12 @@ def spark_session(master: str):
         raise ConfigError(
             "the spark dedupe backend needs BLUELAMP_SPARK_MASTER (spark://host:7077)", code="config.dedupe_spark"
         )
-    return SparkSession.builder.master(master).appName("bluelamp-dedupe").getOrCreate()
+    from splink.backends.spark import similarity_jar_location
+
+    # Splink's string similarity functions (Jaro-Winkler, Damerau-Levenshtein) are Scala UDFs
+    # in a jar it ships: the session must load it.
+    builder = SparkSession.builder.master(master).appName("bluelamp-dedupe")
+    return builder.config("spark.jars", similarity_jar_location()).getOrCreate()
 
 
 def engine_for(backend: str, spark_master: str = ""):
@@ -691,11 +976,13 @@ def score(
     timings: dict[str, float] | None = None,
     names: Sequence[str] = NAME_COLUMNS,
     progress: Progress | None = None,
+    implied: bool = True,
 ):
     """Train ``model`` (with ``trainer``, default ``train``) on the engine's input table,
     estimate the prior over every blocked pair and keep the best pair of names per pair of
-    persons at or above ``threshold``; returns (linker, that table, the prior). Adds the
-    seconds each stage took to ``timings``."""
+    persons at or above ``threshold``, with (``implied``) the pairs implied through a third
+    person (``implied_sql``); returns (linker, that table, the prior). Adds the seconds each
+    stage took to ``timings``."""
     from splink import Linker
 
     timings = {} if timings is None else timings
@@ -715,9 +1002,21 @@ def score(
         prior = estimate_prior(engine, predictions.physical_name, trained_weight, total_pairs(engine))
     shift = math.log2(prior / (1 - prior)) - trained_weight
     comparisons = model_comparisons(linker)
-    sql = best_pairs_sql(predictions.physical_name, comparisons, engine.name, shift, _weight(threshold), names)
     with _timed(timings, "best pairs", progress):
-        best = engine.api.query_sql(sql)
+        pairs = engine.api.query_sql(person_pairs_sql(predictions.physical_name, shift))
+        through = engine.api.query_sql(implied_sql(pairs.physical_name, threshold)) if implied else None
+        best = engine.api.query_sql(
+            candidates_sql(
+                predictions.physical_name,
+                pairs.physical_name,
+                through.physical_name if through is not None else None,
+                comparisons,
+                engine.name,
+                threshold,
+                names,
+                engine.input_table,
+            )
+        )
     return linker, best, prior
 
 
