@@ -246,6 +246,7 @@ def person_form(client: TestClient, **changes) -> dict:
     assert page.status_code == 200
     form = {
         "csrf_token": page_csrf(page.text),
+        "form_key": re.search(r'name="form_key" value="([0-9a-f]+)"', page.text).group(1),
         "family_name": "Smyth",
         "given_names": "Jon",
         "dob": "12/03/1985",
@@ -308,6 +309,17 @@ def test_a_new_person_with_no_likely_match_is_saved_at_once(db, officer_browser)
     with db.read() as session:
         person = session.get(Person, response.headers["location"].rsplit("/", 1)[1])
     assert (person.family_name, person.dob_year, person.dob_month) == ("Okonkwo", 1990, None)
+
+
+def test_the_same_form_sent_twice_saves_one_person_and_opens_it_both_times(db, officer_browser):
+    form = person_form(officer_browser, family_name="Adeyemi", dob="1991")
+
+    first = officer_browser.post("/records/persons/new", data=form, follow_redirects=False)
+    again = officer_browser.post("/records/persons/new", data=form, follow_redirects=False)
+
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"]
+    assert count_persons(db, "Adeyemi") == 1
 
 
 def test_a_pnc_id_the_force_already_holds_is_refused_next_to_it_with_the_form_kept(db, officer_browser):

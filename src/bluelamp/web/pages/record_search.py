@@ -23,6 +23,7 @@ recent merges, with a reason.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -35,6 +36,7 @@ from bluelamp.access import service as access_service
 from bluelamp.access.policy import Action
 from bluelamp.clock import Clock, to_local
 from bluelamp.errors import BluelampError, Conflict, Denied, FieldProblem, InvalidInput, NotFound
+from bluelamp.idempotency import service as idempotency
 from bluelamp.records import merge, persons, pole, search
 from bluelamp.records.model import IdentifierKind, MarkerKind
 from bluelamp.storage import Database
@@ -344,7 +346,8 @@ def _tab_link(tab: str, form: dict[str, str]) -> str:
 
 def _blank_person() -> dict[str, str]:
     form = {name: "" for name in PERSON_FIELDS}
-    form |= {"other_kind": "alias", "address_kind": "home"}
+    # A key made when the form is drawn: a double click or a resent form saves one person.
+    form |= {"other_kind": "alias", "address_kind": "home", "form_key": uuid.uuid4().hex}
     return form
 
 
@@ -427,6 +430,9 @@ def _person_messages(error: BluelampError, command: persons.NewPerson) -> dict[s
     return by_field(error, rename=rename)
 
 
+NEW_PERSON = "/records/persons/new"
+
+
 @router.get("/records/persons/new", response_class=HTMLResponse)
 def new_person_page(request: Request, caller: Writer, db: Db):
     """The form for a new person (checked for likely duplicates before it is saved)."""
@@ -459,10 +465,13 @@ def create_person(
     passport: Text = "",
     ni_number: Text = "",
     confirm_new: Text = "",
+    form_key: Text = "",
 ):
     """Check the person for likely duplicates (listed, with the choice to open one or create
-    a new person), then save them and open their profile."""
+    a new person), then save them and open their profile. The same form sent twice (its
+    ``form_key``) saves one person and opens it both times."""
     form = {
+        "form_key": form_key.strip() or uuid.uuid4().hex,
         "given_names": given_names,
         "family_name": family_name,
         "dob": dob,
@@ -489,7 +498,20 @@ def create_person(
         return _person_page(request, caller, db, form, field_errors=by_field(error), status=422)
     try:
         with db.unit_of_work() as session:
+            earlier = idempotency.earlier_answer(session, caller.actor, form_key.strip() or None, "POST", NEW_PERSON)
+            if earlier is not None:
+                return RedirectResponse(f"/records/persons/{earlier.body['person_id']}", status_code=303)
             saved = persons.add_person(session, caller.actor, command, clock)
+            idempotency.keep_answer(
+                session,
+                caller.actor,
+                form_key.strip() or None,
+                "POST",
+                NEW_PERSON,
+                303,
+                {"person_id": saved.person.id},
+                clock,
+            )
     except (InvalidInput, Conflict) as error:
         if error.code == "person.likely_duplicates":
             return _person_page(request, caller, db, form, matches=error.extra.get("matches", []))
