@@ -57,10 +57,11 @@ run_pass() {  # name, then env assignments for pytest
 
 PYTEST_ARGS=("$@")
 status=0
-# The two passes run side by side (two cores; each pass is mostly one Python process),
-# each into its own log, printed whole when it ends: the suite takes about half the time.
-# BLUELAMP_TEST_SERIAL=1 runs them one after the other, printing as they go.
-if [ -n "${BLUELAMP_TEST_POSTGRES_URL:-}" ] && [ "${BLUELAMP_TEST_SERIAL:-}" != "1" ]; then
+# The passes run one after the other. BLUELAMP_TEST_PARALLEL=1 runs them side by side
+# (each into its own log, printed whole when it ends; about half the time), but the OIDC
+# tests then fail now and then (something the two passes share; not yet found), so it is
+# not the default.
+if [ -n "${BLUELAMP_TEST_POSTGRES_URL:-}" ] && [ "${BLUELAMP_TEST_PARALLEL:-}" = "1" ]; then
   run_pass "SQLite" BLUELAMP_TEST_BACKEND=sqlite BLUELAMP_TEST_REDIS_URL="${redis_urls[0]}" >"$work/sqlite.log" 2>&1 &
   sqlite_pid=$!
   run_pass "PostgreSQL+PostGIS" BLUELAMP_TEST_BACKEND=postgresql BLUELAMP_TEST_REDIS_URL="${redis_urls[1]}" >"$work/postgresql.log" 2>&1 &
