@@ -127,6 +127,21 @@ class Settings(BaseSettings):
         description="While an officer shares their location in the officer app (on duty, with their consent), "
         "the phone sends its position this often, in seconds.",
     )
+    opendata_rate_per_second: float = Field(
+        15.0,
+        gt=0,
+        description="The open-data API (/api/) lets each client make this many requests a second on average "
+        "(a leaky bucket, as data.police.uk does); beyond it, 429.",
+    )
+    opendata_rate_burst: int = Field(
+        30, ge=1, description="The open-data API lets a client burst to this many requests before the rate applies."
+    )
+    opendata_result_cap: int = Field(
+        10000,
+        ge=1,
+        description="An open-data query for a custom area with more crimes or outcomes than this answers 503, "
+        "as data.police.uk does.",
+    )
     live_feed_interval_ms: int = Field(
         250, ge=50, description="Live screens get at most one frame per this many milliseconds, batching changes."
     )

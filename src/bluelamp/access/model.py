@@ -60,6 +60,9 @@ class ForceSettings(BaseModel):
     # Command and control's configuration (categories, qualifiers, areas, windows);
     # validated by bluelamp.command.config.CommandSettings.
     command: dict[str, Any] = PydField(default_factory=dict)
+    # Open data: the force's public profile and publication rules; validated by
+    # bluelamp.opendata.config.OpenDataSettings.
+    opendata: dict[str, Any] = PydField(default_factory=dict)
 
 
 class OrganisationKind(StrEnum):

@@ -16,6 +16,7 @@ from bluelamp.cli import db as db_commands
 from bluelamp.cli import eido as eido_commands
 from bluelamp.cli import forces as force_commands
 from bluelamp.cli import incident as incident_commands
+from bluelamp.cli import opendata as opendata_commands
 from bluelamp.cli import organisations as organisation_commands
 from bluelamp.cli import records as records_commands
 from bluelamp.cli import records_dedupe as records_dedupe_commands  # noqa: F401  (registers dedupe, merge...)
@@ -54,6 +55,7 @@ app.add_typer(audit_commands.app, name="audit")
 app.add_typer(incident_commands.app, name="incident")
 app.add_typer(eido_commands.app, name="eido")
 app.add_typer(records_commands.app, name="records")
+app.add_typer(opendata_commands.app, name="opendata")
 
 
 def main(argv: list[str] | None = None) -> int:

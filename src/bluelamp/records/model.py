@@ -322,6 +322,29 @@ class Crime(Base):
     outcome_by: Mapped[str | None] = mapped_column(String(120))
 
 
+class StopSearch(Base):
+    """The PACE record of a stop and search (a ``stop_search`` event): who, why, under which
+    power, what was looked for and what came of it, in the Home Office's categories. The
+    event holds when and where; this is what the monthly publication draws on."""
+
+    __tablename__ = "records_stop_search"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("records_event.id"), primary_key=True)
+    force_id: Mapped[str] = mapped_column(String(64), index=True)
+    type: Mapped[str] = mapped_column(String(40))  # Person search | Vehicle search | Person and Vehicle search
+    operation_name: Mapped[str | None] = mapped_column(String(200))  # set when part of a policing operation
+    gender: Mapped[str | None] = mapped_column(String(20))
+    age_range: Mapped[str | None] = mapped_column(String(20))  # under 10, 10-17, 18-24, 25-34, over 34
+    self_defined_ethnicity: Mapped[str | None] = mapped_column(String(120))
+    officer_defined_ethnicity: Mapped[str | None] = mapped_column(String(40))
+    legislation: Mapped[str] = mapped_column(String(120))  # e.g. Misuse of Drugs Act 1971 (section 23)
+    object_of_search: Mapped[str] = mapped_column(String(120))  # e.g. Controlled drugs
+    outcome: Mapped[str] = mapped_column(String(60))  # e.g. A no further action disposal, Arrest
+    outcome_linked: Mapped[bool | None] = mapped_column(Boolean)
+    removal_of_outer_clothing: Mapped[bool | None] = mapped_column(Boolean)
+    officer: Mapped[str] = mapped_column(String(120))  # the searching officer's username
+
+
 class InvestigationEntry(Base):
     """One append-only entry in a crime's investigation log."""
 

@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "bluelamp.idempotency.model",
     "bluelamp.notebook.model",
     "bluelamp.mobile.model",
+    "bluelamp.opendata.model",
 ]
 
 

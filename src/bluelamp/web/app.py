@@ -27,20 +27,22 @@ from bluelamp.tracking.runtime import Tracking
 from bluelamp.web import errors as web_errors
 from bluelamp.web.api import account as account_api
 from bluelamp.web.api import admin as admin_api
+from bluelamp.web.api import checks as checks_api
 from bluelamp.web.api import crimes as crimes_api
 from bluelamp.web.api import dispatch as dispatch_api
 from bluelamp.web.api import eido as eido_api
 from bluelamp.web.api import incidents as incidents_api
 from bluelamp.web.api import intelligence as intelligence_api
 from bluelamp.web.api import live as live_api
-from bluelamp.web.api import checks as checks_api
 from bluelamp.web.api import merges as merges_api
 from bluelamp.web.api import mobile as mobile_api
 from bluelamp.web.api import notebook as notebook_api
+from bluelamp.web.api import opendata as opendata_api
+from bluelamp.web.api import opendata_forces as opendata_forces_api
 from bluelamp.web.api import records as records_api
 from bluelamp.web.api import resources as resources_api
-from bluelamp.web.api import scene as scene_api
 from bluelamp.web.api import reviews as reviews_api
+from bluelamp.web.api import scene as scene_api
 from bluelamp.web.api import search as search_api
 from bluelamp.web.api import system as system_api
 from bluelamp.web.api import tracking as tracking_api
@@ -101,6 +103,8 @@ API_MODULES = [
     notebook_api,
     scene_api,
     search_api,
+    opendata_api,  # before opendata_forces_api: /api/crimes-street/{category} before /api/{force}/{nbhd}
+    opendata_forces_api,
 ]
 
 
