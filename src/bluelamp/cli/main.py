@@ -17,11 +17,16 @@ from bluelamp.cli import eido as eido_commands
 from bluelamp.cli import forces as force_commands
 from bluelamp.cli import incident as incident_commands
 from bluelamp.cli import opendata as opendata_commands
+from bluelamp.cli import (
+    opendata_export,  # noqa: F401  (registers export on opendata)
+    opendata_neighbourhoods,  # noqa: F401  (registers neighbourhoods on opendata)
+    opendata_publish,  # noqa: F401  (registers publish on opendata)
+    records_mopi,  # noqa: F401  (registers review-due and crime-categories on records)
+)
 from bluelamp.cli import organisations as organisation_commands
 from bluelamp.cli import records as records_commands
 from bluelamp.cli import records_dedupe as records_dedupe_commands  # noqa: F401  (registers dedupe, merge...)
 from bluelamp.cli import records_generate as records_generate_commands  # noqa: F401  (registers generate on records)
-from bluelamp.cli import records_mopi  # noqa: F401  (registers review-due and crime-categories on records)
 from bluelamp.cli import system as system_commands
 from bluelamp.cli import tokens as token_commands
 from bluelamp.cli import tracking as tracking_commands

@@ -36,6 +36,7 @@ from bluelamp.web.api import intelligence as intelligence_api
 from bluelamp.web.api import live as live_api
 from bluelamp.web.api import merges as merges_api
 from bluelamp.web.api import mobile as mobile_api
+from bluelamp.web.api import neighbourhoods as neighbourhoods_api
 from bluelamp.web.api import notebook as notebook_api
 from bluelamp.web.api import opendata as opendata_api
 from bluelamp.web.api import opendata_forces as opendata_forces_api
@@ -44,6 +45,7 @@ from bluelamp.web.api import resources as resources_api
 from bluelamp.web.api import reviews as reviews_api
 from bluelamp.web.api import scene as scene_api
 from bluelamp.web.api import search as search_api
+from bluelamp.web.api import stop_search as stop_search_api
 from bluelamp.web.api import system as system_api
 from bluelamp.web.api import tracking as tracking_api
 from bluelamp.web.navigation import NavItem
@@ -105,6 +107,8 @@ API_MODULES = [
     search_api,
     opendata_api,  # before opendata_forces_api: /api/crimes-street/{category} before /api/{force}/{nbhd}
     opendata_forces_api,
+    neighbourhoods_api,
+    stop_search_api,
 ]
 
 
