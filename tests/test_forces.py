@@ -37,6 +37,15 @@ def test_force_ids_must_look_like_data_police_uk_ids(db, clock, bad_id):
     assert caught.value.code == "force.invalid_id"
 
 
+@pytest.mark.parametrize("reserved", ["forces", "crimes-street", "v1", "locate-neighbourhood"])
+def test_a_force_id_cannot_be_a_word_of_the_open_data_paths(db, clock, reserved):
+    # /api/{force}/neighbourhoods would be unreachable for a force called "crimes-street".
+    with pytest.raises(InvalidInput) as caught, db.unit_of_work() as session:
+        add_force(session, SYSTEM, AddForce(reserved, "Some Police"), clock)
+    assert caught.value.code == "force.invalid_id"
+    assert "open-data" in caught.value.detail
+
+
 def test_a_force_cannot_be_added_twice(db, clock):
     with db.unit_of_work() as session:
         add_force(session, SYSTEM, AddForce("kent", "Kent Police"), clock)

@@ -53,6 +53,14 @@ class BadRequest(InvalidInput):
     title = "Bad request"
 
 
+class BadGateway(InvalidInput):
+    """Input refused where data.police.uk answers 502 (a two-vertex polygon, an unknown
+    force on ``crimes-no-location``): kept so that its clients see what they expect."""
+
+    code = "input.bad_gateway"
+    title = "Bad request (answered 502, as data.police.uk does)"
+
+
 class NotFound(BluelampError):
     """No such record, or one the caller may not see (the two answer alike)."""
 
@@ -174,6 +182,11 @@ for _code, _kind, _meaning in [
     ("organisation.exists", Conflict, "An organisation with that id already exists."),
     ("audit.broken", ConfigError, "The audit chain does not verify: an entry was edited, removed or reordered."),
     ("input.bad_request", BadRequest, "The request is malformed for its protocol (answered 400, as Traccar does)."),
+    (
+        "input.bad_gateway",
+        BadGateway,
+        "The request is malformed in a way data.police.uk answers with 502; the open-data API answers alike.",
+    ),
     ("station.exists", Conflict, "A station with that code already exists in the force."),
     ("unit.exists", Conflict, "A unit with that call sign already exists in the force."),
     ("unit.illegal_status", Conflict, "The unit's status cannot change that way; `allowed` lists what can follow."),

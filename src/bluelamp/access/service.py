@@ -20,6 +20,7 @@ from bluelamp.access.model import (
     UserRole,
 )
 from bluelamp.access.passwords import generate_password, hash_password, password_problems
+from bluelamp.access.paths import RESERVED_FORCE_IDS
 from bluelamp.access.policy import Action, Actor, Marking, Role
 from bluelamp.access.sessions import end_all_sessions
 from bluelamp.clock import Clock
@@ -50,6 +51,11 @@ def add_force(session: Session, actor: Actor, command: AddForce, clock: Clock) -
         raise InvalidInput(
             f"force id {command.id!r} must be lower-case letters, digits and hyphens, "
             "as data.police.uk ids are (e.g. staffordshire)",
+            code="force.invalid_id",
+        )
+    if command.id in RESERVED_FORCE_IDS:
+        raise InvalidInput(
+            f"force id {command.id!r} is a word the open-data API's paths use (/api/{command.id}/...); choose another",
             code="force.invalid_id",
         )
     name = command.name.strip()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +15,8 @@ from bluelamp.access.model import Force, Organisation, OrganisationKind
 from bluelamp.access.policy import Actor, Marking, Role
 from bluelamp.access.service import AddForce, AddOrganisation, AddUser, add_force, add_organisation, add_user
 from bluelamp.clock import Clock
+
+LONDON = ZoneInfo("Europe/London")
 
 STAFFORDSHIRE = AddForce(
     id="staffordshire",
@@ -87,6 +91,9 @@ class SeedReport:
     password: str = DEMO_PASSWORD
 
 
+from bluelamp.sim.demo_neighbourhoods import seed_neighbourhoods  # noqa: E402  (imports this module lazily)
+
+
 def seed_demo(session: Session, clock: Clock) -> SeedReport:
     """Create the demo force, its partner council and one user per role, unless they exist."""
     report = SeedReport(users=list(DEMO_USERS))
@@ -129,6 +136,7 @@ def seed_demo(session: Session, clock: Clock) -> SeedReport:
     seed_command_areas(session, report)
     seed_resources(session, actor, clock, report)
     seed_crews(session, actor, clock, report)
+    seed_neighbourhoods(session, actor, clock, report)
     return report
 
 
@@ -220,41 +228,101 @@ STATIONS = [
     ("RUGE", "Rugeley", 52.760, -1.936, "RG"),
     ("KIDS", "Kidsgrove", 53.087, -2.238, "KG"),
 ]
-# Force-wide specialist units, based at the two largest stations.
+# How each station is resourced on a shift: (response cars, neighbourhood foot patrols).
+# About what a force of Staffordshire's size puts out at once, across its towns.
+STATION_STRENGTH = {
+    "STOKE": (8, 3),
+    "NUL": (4, 2),
+    "STAFF": (5, 2),
+    "BURT": (5, 2),
+    "TAM": (4, 2),
+    "LICH": (3, 1),
+    "CANN": (4, 2),
+    "LEEK": (2, 1),
+    "UTTX": (2, 1),
+    "STONE": (2, 1),
+    "RUGE": (2, 1),
+    "KIDS": (2, 1),
+}
+# Force-wide and specialist units: (call sign, unit type, station, crew size, crew skills).
 SPECIALISTS = [
-    ("ARV1", "armed_response_vehicle", "STOKE"),
-    ("ARV2", "armed_response_vehicle", "STAFF"),
-    ("DOG1", "dog_van", "STAFF"),
-    ("RP1", "roads_policing_car", "CANN"),
+    ("ARV1", "armed_response_vehicle", "STOKE", 2, ("firearms", "advanced_driver")),
+    ("ARV2", "armed_response_vehicle", "STAFF", 2, ("firearms", "advanced_driver")),
+    ("DOG1", "dog_van", "STAFF", 1, ("dog_handler", "response_driver")),
+    ("RP1", "roads_policing_car", "CANN", 1, ("roads_policing", "advanced_driver")),
+    ("RP2", "roads_policing_car", "STONE", 1, ("roads_policing", "advanced_driver")),
+    ("RP3", "roads_policing_car", "BURT", 1, ("roads_policing", "advanced_driver")),
+    ("RPM1", "motorcycle", "STAFF", 1, ("roads_policing", "motorcyclist")),
+    ("SKV1", "van", "STOKE", 2, ("public_order", "response_driver")),
+    ("SFV1", "van", "STAFF", 2, ("response_driver",)),
+    ("BTV1", "van", "BURT", 2, ("response_driver",)),
+    ("PSU1", "public_order_carrier", "STOKE", 3, ("public_order", "taser")),
+    ("CID1", "unmarked_car", "STOKE", 1, ("detective",)),
+    ("CID2", "unmarked_car", "STAFF", 1, ("detective",)),
+    ("SKC1", "cycle_patrol", "STOKE", 1, ()),
+    ("SFC1", "cycle_patrol", "STAFF", 1, ()),
+    ("BTC1", "cycle_patrol", "BURT", 1, ()),
 ]
 
 
+@dataclass(frozen=True)
+class DemoUnit:
+    call_sign: str
+    unit_type: str
+    station: str
+    crew: int
+    skills: tuple[str, ...]
+
+
+def demo_units() -> list[DemoUnit]:
+    """Every demo unit: response cars (double-crewed) and foot patrols at each station, then
+    the specialists. About 80 in all."""
+    units = []
+    for code, _name, _lat, _lon, prefix in STATIONS:
+        cars, foot = STATION_STRENGTH[code]
+        for n in range(cars):
+            units.append(DemoUnit(f"{prefix}{11 + n}", "response_car", code, 2, ("response_driver", "first_aid")))
+        for n in range(foot):
+            units.append(DemoUnit(f"{prefix}N{1 + n}", "foot_patrol", code, 1, ("first_aid",)))
+    units.extend(DemoUnit(*spec) for spec in SPECIALISTS)
+    return units
+
+
 def seed_resources(session: Session, actor: Actor, clock: Clock, report: SeedReport) -> None:
-    """Stations in the real towns, a response car at each and the specialists, each with a
-    tracker (device id ``demo-<CALLSIGN>``) that Traccar Client or the simulator can use."""
+    """Stations in the real towns and about 80 units (response cars, foot patrols, two armed
+    response vehicles, a dog unit, roads policing, vans, a public-order carrier, CID cars,
+    cycles), each with a tracker (device id ``demo-<CALLSIGN>``) that Traccar Client or the
+    simulator can use. Adds whatever is missing, so an older demo database gains new units."""
     from bluelamp.tracking import queries as tracking_queries
     from bluelamp.tracking import service as tracking
 
-    if tracking_queries.stations(session, STAFFORDSHIRE.id):
-        report.kept.append("stations and units")
-        return
-    units = []
-    for code, name, lat, lon, prefix in STATIONS:
-        tracking.add_station(session, actor, tracking.AddStation(code, name, lat, lon), clock)
-        units.append((f"{prefix}11", "response_car", code))
-    units.extend(SPECIALISTS)
-    for call_sign, unit_type, station in units:
-        tracking.add_unit(session, actor, tracking.AddUnit(call_sign, unit_type, station, status="available"), clock)
-        tracking.add_device(
-            session, actor, tracking.AddDevice(f"demo-{call_sign}", "vehicle_tracker", call_sign), clock
+    stations = 0
+    for code, name, lat, lon, _prefix in STATIONS:
+        if tracking_queries.station_by_code(session, STAFFORDSHIRE.id, code) is None:
+            tracking.add_station(session, actor, tracking.AddStation(code, name, lat, lon), clock)
+            stations += 1
+    added = 0
+    for unit in demo_units():
+        if tracking_queries.unit_by_call_sign(session, STAFFORDSHIRE.id, unit.call_sign) is not None:
+            continue
+        tracking.add_unit(
+            session, actor, tracking.AddUnit(unit.call_sign, unit.unit_type, unit.station, status="available"), clock
         )
-    report.created.append(f"{len(STATIONS)} stations and {len(units)} units with trackers")
+        tracking.add_device(
+            session, actor, tracking.AddDevice(f"demo-{unit.call_sign}", "vehicle_tracker", unit.call_sign), clock
+        )
+        added += 1
+    if stations or added:
+        report.created.append(f"{stations} stations and {added} units with trackers")
+    else:
+        report.kept.append("stations and units")
 
 
-# The demo's officers: (collar, name, rank, skills, call sign crewed, demo user's role).
+# The demo's named officers: (collar, name, rank, skills, call sign crewed, demo user's role).
 # The response-officer demo user is PC Whitmore on SK11, so the officer app has a unit.
+# Every other seat in every unit is filled by a generated officer (fictional names).
 OFFICERS = [
-    ("4721", "Dan Whitmore", "PC", ("taser", "first_aid"), "SK11", "response_officer"),
+    ("4721", "Dan Whitmore", "PC", ("taser", "first_aid", "response_driver"), "SK11", "response_officer"),
     ("5102", "Aisha Khan", "PC", ("advanced_driver", "first_aid"), "SK11", None),
     ("3380", "Lee Barker", "PC", ("taser", "public_order"), "NL11", None),
     ("6015", "Megan Lloyd", "PC", ("first_aid",), "SF11", None),
@@ -264,20 +332,137 @@ OFFICERS = [
     ("1190", "Kate Rowe", "PC", ("firearms",), "ARV1", None),
     ("8830", "Neil Ashby", "PC", ("dog_handler",), "DOG1", None),
 ]
-SHIFT = timedelta(hours=12)
+_GIVEN = [
+    "James",
+    "Oliver",
+    "Jack",
+    "Harry",
+    "George",
+    "Charlie",
+    "Thomas",
+    "Daniel",
+    "Ryan",
+    "Adam",
+    "Luke",
+    "Callum",
+    "Ben",
+    "Matt",
+    "Chris",
+    "Jordan",
+    "Liam",
+    "Josh",
+    "Emma",
+    "Sophie",
+    "Olivia",
+    "Amy",
+    "Laura",
+    "Hannah",
+    "Chloe",
+    "Jess",
+    "Rachel",
+    "Megan",
+    "Lucy",
+    "Holly",
+    "Zara",
+    "Nadia",
+    "Priya",
+    "Ellie",
+    "Beth",
+    "Kirsty",
+]
+_FAMILY = [
+    "Bloor",
+    "Mountford",
+    "Podmore",
+    "Tunnicliffe",
+    "Plant",
+    "Salt",
+    "Hulme",
+    "Bailey",
+    "Walker",
+    "Wright",
+    "Turner",
+    "Cooper",
+    "Hill",
+    "Ward",
+    "Morris",
+    "Clarke",
+    "Evans",
+    "Wood",
+    "Shaw",
+    "Hall",
+    "Green",
+    "Baker",
+    "Ali",
+    "Hussain",
+    "Begum",
+    "Kaur",
+    "Singh",
+    "Nowak",
+    "Kowalski",
+    "Murphy",
+    "Kelly",
+    "Reid",
+    "Webb",
+]
+# The shifts the demo's officers work (local time): early, late and night, ten hours each.
+SHIFT_STARTS = (7, 14, 22)
+SHIFT = timedelta(hours=10)
+
+
+def current_shift(now: datetime) -> tuple[datetime, datetime]:
+    """The latest shift (early 07:00, late 14:00, night 22:00, Europe/London, ten hours) that
+    has started by ``now``: the one the demo's officers are on."""
+    local = now.astimezone(LONDON)
+    starts = [
+        (local - timedelta(days=back)).replace(hour=hour, minute=0, second=0, microsecond=0)
+        for back in (0, 1)
+        for hour in SHIFT_STARTS
+    ]
+    start = max(s for s in starts if s <= local)
+    return start.astimezone(now.tzinfo), (start + SHIFT).astimezone(now.tzinfo)
+
+
+def demo_officers() -> list[tuple[str, str, str, tuple[str, ...], str, str | None]]:
+    """The named officers, then generated ones for every unit seat still empty: collar,
+    name, rank, skills, call sign, demo user's role. Deterministic."""
+    rng = random.Random(4721)
+    seats: dict[str, int] = {}
+    for officer in OFFICERS:
+        seats[officer[4]] = seats.get(officer[4], 0) + 1
+    officers = list(OFFICERS)
+    collars = {o[0] for o in OFFICERS}
+    for unit in demo_units():
+        for seat in range(seats.get(unit.call_sign, 0), unit.crew):
+            collar = str(rng.randrange(1000, 9999))
+            while collar in collars:
+                collar = str(rng.randrange(1000, 9999))
+            collars.add(collar)
+            if unit.unit_type == "foot_patrol":
+                rank = "PCSO"
+            elif unit.unit_type == "unmarked_car":
+                rank = "DC"
+            else:
+                rank = "PS" if seat == 0 and unit.crew >= 3 else "PC"
+            name = f"{rng.choice(_GIVEN)} {rng.choice(_FAMILY)}"
+            officers.append((collar, name, rank, unit.skills, unit.call_sign, None))
+    return officers
 
 
 def seed_crews(session: Session, actor: Actor, clock: Clock, report: SeedReport) -> None:
-    """The demo's officers, each crewing their unit on a shift that covers now: a demo run
-    the next day books them on again, so the officer app and the recommendations always
-    find crewed units. The officer's phone (device ``demo-phone-<collar>``) reports through
-    tracking like any phone."""
+    """The demo's officers, each crewing their unit on the shift that covers now (early,
+    late or night): a demo run during a later shift books them on again, so the officer
+    app and the recommendations always find crewed units. The named officers' phones
+    (device ``demo-phone-<collar>``) report through tracking like any phone."""
     from bluelamp.tracking import queries as tracking_queries
     from bluelamp.tracking import service as tracking
 
     now = clock.now()
-    booked = 0
-    for collar, name, rank, skills, call_sign, role in OFFICERS:
+    starts_at, ends_at = current_shift(now)
+    named = {o[0] for o in OFFICERS}
+    by_unit: dict[str, list[str]] = {}
+    added = 0
+    for collar, name, rank, skills, call_sign, role in demo_officers():
         officer = tracking_queries.officer_by_collar(session, STAFFORDSHIRE.id, collar)
         if officer is None:
             user = access_queries.user_by_username(session, role.replace("_", "-")) if role else None
@@ -287,18 +472,24 @@ def seed_crews(session: Session, actor: Actor, clock: Clock, report: SeedReport)
                 tracking.AddOfficer(collar, name, rank, skills, user_id=user.id if user else None),
                 clock,
             )
-            tracking.add_device(
-                session, actor, tracking.AddDevice(f"demo-phone-{collar}", "phone", officer_collar=collar), clock
-            )
+            if collar in named:
+                tracking.add_device(
+                    session, actor, tracking.AddDevice(f"demo-phone-{collar}", "phone", officer_collar=collar), clock
+                )
             officer = tracking_queries.officer_by_collar(session, STAFFORDSHIRE.id, collar)
-        if tracking_queries.overlapping_duty(session, officer.id, now, now + timedelta(seconds=1)) is not None:
-            continue
+            added += 1
+        if tracking_queries.overlapping_duty(session, officer.id, now, now + timedelta(seconds=1)) is None:
+            by_unit.setdefault(call_sign, []).append(collar)
+    booked = 0
+    for call_sign, collars in by_unit.items():
         unit = tracking.unit_by_call_sign(session, actor, call_sign)
-        tracking.book_on(
-            session, actor, unit.id, [collar], now - timedelta(hours=1), now - timedelta(hours=1) + SHIFT, clock
-        )
-        booked += 1
+        tracking.book_on(session, actor, unit.id, collars, starts_at, ends_at, clock)
+        booked += len(collars)
+    if added:
+        report.created.append(f"{added} officers")
     if booked:
-        report.created.append(f"{booked} officers booked on duty for 12 hours")
+        report.created.append(
+            f"{booked} officers booked on duty until {ends_at.astimezone(LONDON):%H:%M} (the current shift)"
+        )
     else:
         report.kept.append("officers on duty")

@@ -85,6 +85,11 @@ PAGE_MODULES = [
     mobile_notebook_pages,
     mobile_scene_pages,
 ]
+# The open-data API comes first: FastAPI tries routes in order, and a route late in a long
+# table pays for every miss before it (docs/benchmarks.md, "Open data API"). Its paths are
+# all under /api/ outside /api/v1, so it shadows nothing; opendata before opendata_forces, so
+# that /api/crimes-street/{category} is matched before /api/{force}/{neighbourhood}.
+OPEN_DATA_MODULES = [opendata_api, opendata_forces_api]
 API_MODULES = [
     system_api,
     account_api,
@@ -105,8 +110,6 @@ API_MODULES = [
     notebook_api,
     scene_api,
     search_api,
-    opendata_api,  # before opendata_forces_api: /api/crimes-street/{category} before /api/{force}/{nbhd}
-    opendata_forces_api,
     neighbourhoods_api,
     stop_search_api,
 ]
@@ -190,6 +193,8 @@ def create_app(
     )
 
     nav: list[NavItem] = []
+    for module in OPEN_DATA_MODULES:
+        app.include_router(module.router)
     for module in PAGE_MODULES:
         app.include_router(module.router)
         nav.extend(getattr(module, "NAV", []))

@@ -19,6 +19,7 @@ PROBLEM_JSON = "application/problem+json"
 
 STATUS_BY_KIND: list[tuple[type[errors.BluelampError], int]] = [
     (errors.BadRequest, 400),
+    (errors.BadGateway, 502),  # data.police.uk's answer to some bad input (police-uk-api.md 1.2)
     (errors.InvalidInput, 422),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
@@ -107,7 +108,7 @@ async def handle_bluelamp_error(request: Request, exc: errors.BluelampError) -> 
         # problem JSON and state the reason in the X-Bluelamp-Reason header instead.
         return _send_person_to(request, "/account/reason")
     status = status_for(exc)
-    if status >= 500:
+    if status >= 500 and not isinstance(exc, errors.InvalidInput):  # a 502 for bad input is the client's
         log.error("%s: %s", exc.code, exc.detail)
     headers = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
     if status == 401:

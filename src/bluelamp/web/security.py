@@ -32,7 +32,9 @@ def content_security_policy(tile_url: str) -> str:
 
 
 class SecurityHeaders:
-    """Adds CSP, nosniff, frame and referrer headers to every HTTP response."""
+    """Adds CSP, nosniff, frame and referrer headers to every HTTP response, and lets any web
+    page read the open-data API (``/api/`` outside ``/api/v1/``), errors included, as
+    data.police.uk does, so that browser apps written for it work unchanged."""
 
     def __init__(self, app: ASGIApp, *, tile_url: str = "") -> None:
         self.app = app
@@ -50,6 +52,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        path = scope.get("path", "")
+        open_data = path.startswith("/api/") and not path.startswith("/api/v1/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
@@ -57,6 +62,8 @@ class SecurityHeaders:
                 message["headers"] = list(message["headers"]) + [
                     header for header in self.headers if header[0] not in existing
                 ]
+                if open_data and b"access-control-allow-origin" not in existing:
+                    message["headers"].append((b"access-control-allow-origin", b"*"))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,831 @@
+"""Import data.police.uk archive files: street, outcomes and stop-and-search CSVs (plain or
+gzipped) and monthly archive zips, for any force named in them.
+
+How it behaves (docs/opendata.md, "Importing archives"):
+
+- A file says what it is by its name, as data.police.uk names them:
+  ``YYYY-MM-<force>-street.csv``, ``-outcomes.csv``, ``-stop-and-search.csv`` (optionally
+  ``.gz``); in a zip, ``YYYY-MM/YYYY-MM-<force>-<kind>.csv``. The force is created when
+  missing, named from the table of data.police.uk forces or the file's ``Falls within``.
+- Everything is checked before anything is written: names, readability, the header of
+  every file, and that a zip holds nothing but archive CSVs. **A zip with any other file is
+  refused whole**, naming the files (a stray file usually means the wrong archive, and
+  importing part of an archive silently is worse than saying so).
+- Each file (one force, month and kind) is imported in ONE transaction: its previous rows
+  for that force, month and kind are deleted and the new ones inserted, and its
+  ``opendata_month`` row and audit entry written, all or nothing. Re-importing a month
+  replaces it (never duplicates); a crash mid-file leaves the month as it was before.
+- A bad row (wrong number of fields, a date in the wrong form or of another month, an
+  unknown category, a coordinate out of range, a value too long) is skipped and reported
+  with file, line and reason; the good rows are kept. A file where no row is good is
+  refused (rolled back) and reported, and the other files still import.
+- Anonymous map points: each distinct (lat, lon, "On or near ...") of a force becomes one
+  ``opendata_point`` (origin import), shared by every month and kind that uses it; a stop
+  (which has no street name in the archive) takes the force's point at the same lat/lon,
+  or a new point with an empty street name.
+- Vocabulary drift is mapped by ``bluelamp.opendata.vocabulary``: crime types of any year
+  to slugs, outcome wordings to codes, 2016 stop-and-search values to today's.
+
+Speed: rows go from the csv module straight into tuples and into the database in batches
+of ``BATCH`` through ``opendata.writes`` (``executemany`` / ``COPY``); every lookup
+(category, outcome, point, LSOA, reporting force) is a dict hit after its first sight.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import re
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from bluelamp.access import audit
+from bluelamp.access.audit import Audit
+from bluelamp.access.model import Force
+from bluelamp.access.policy import Action, Actor
+from bluelamp.access.service import AddForce, add_force, require
+from bluelamp.clock import Clock
+from bluelamp.errors import CATALOGUE, InvalidInput
+from bluelamp.opendata import vocabulary as vocab
+from bluelamp.opendata.model import FileKind, Origin
+from bluelamp.opendata.writes import MonthWriter
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from bluelamp.storage import Database
+
+for _code, _meaning in [
+    ("opendata.unreadable", "An import file cannot be read: missing, not gzip or zip, or not UTF-8 CSV text."),
+    (
+        "opendata.bad_name",
+        "An import file is not named as data.police.uk names them (YYYY-MM-<force>-street.csv, -outcomes.csv, "
+        "-stop-and-search.csv), or its month is not a real YYYY-MM.",
+    ),
+    ("opendata.bad_columns", "An import file's header is not the archive's: the message names the columns."),
+    ("opendata.unexpected_files", "A zip holds files that are not archive CSVs; nothing of it was imported."),
+    (
+        "opendata.refused",
+        "An import file was refused whole (no row could be imported, e.g. every date in the wrong form, or it "
+        "could not be read in full); the other files were imported.",
+    ),
+    ("opendata.nothing_to_import", "No archive file matched the paths and the --force / --month filters."),
+]:
+    CATALOGUE.register(_code, InvalidInput, _meaning)
+
+BATCH = 20_000  # rows per executemany / COPY
+MAX_KEPT_ERRORS = 100_000  # row errors kept in the report (all are counted)
+DATA = Path(__file__).parent / "data" / "police-uk"
+# The complete months shipped with Bluelamp (the demo's and the tests' real data).
+SHIPPED = (
+    DATA / "2016-07-west-yorkshire-street.csv.gz",
+    DATA / "2017-07-west-yorkshire-street.csv.gz",
+    DATA / "2016-11-staffordshire-stop-and-search.csv",
+)
+
+_NAME = re.compile(
+    r"(?P<month>\d{4}-\d{2})-(?P<force>[a-z0-9]+(?:-[a-z0-9]+)*)-(?P<kind>street|outcomes|stop-and-search)\.csv"
+    r"(?P<gz>\.gz)?"
+)
+_KIND_ORDER = {FileKind.STREET: 0, FileKind.OUTCOMES: 1, FileKind.STOP_AND_SEARCH: 2}
+_COLUMNS = {
+    FileKind.STREET: vocab.STREET_COLUMNS,
+    FileKind.OUTCOMES: vocab.OUTCOME_COLUMNS,
+    FileKind.STOP_AND_SEARCH: vocab.STOP_COLUMNS,
+}
+_IMPORT = str(Origin.IMPORT)
+
+ProgressCallback = Callable[[str, int, int], None]
+"""``progress(what, done, total)``: called after each batch; ``done`` and ``total`` are
+bytes of input (as given: a gzipped file counts its compressed size). An exception raised
+by the callback aborts the import, and the file in progress is rolled back."""
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class RowError:
+    """A row skipped: which file, which line (1 is the header), why."""
+
+    source: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One file imported: a force's month of one kind."""
+
+    source: str
+    force_id: str
+    month: int
+    kind: str
+    rows: int
+    rejected: int
+    replaced: int  # rows of the same force, month and kind deleted first (a re-import)
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A file not imported at all (every row was bad, or it could not be read in full)."""
+
+    source: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    """What an import did: files imported, files refused, rows skipped, forces created."""
+
+    files: list[FileResult] = field(default_factory=list)
+    refused: list[Refusal] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)  # at most MAX_KEPT_ERRORS
+    forces_created: list[str] = field(default_factory=list)
+    refused_bad_rows: int = 0  # bad rows found in the files refused
+
+    @property
+    def rows(self) -> int:
+        """Rows imported, over every file."""
+        return sum(f.rows for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        """Rows skipped as bad in the files imported."""
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def bad_rows(self) -> int:
+        """Every bad row found: skipped in the files imported, or in the files refused."""
+        return self.rejected + self.refused_bad_rows
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class Source:
+    """One archive CSV to import, as its name describes it."""
+
+    label: str  # what reports show: the file name, or "archive.zip:2016-07/2016-07-x-street.csv"
+    path: Path
+    member: str | None  # the zip member, or None for a file of its own
+    force_id: str
+    month: int
+    kind: FileKind
+    size: int  # bytes as given (on disk, or compressed in the zip)
+
+    @contextmanager
+    def open_binary(self) -> Iterator[IO[bytes]]:
+        """The CSV bytes, uncompressed, as a stream."""
+        if self.member is not None:
+            with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as stream:
+                yield stream
+        elif self.path.name.endswith(".gz"):
+            with gzip.open(self.path, "rb") as stream:
+                yield stream
+        else:
+            with self.path.open("rb") as stream:
+                yield stream
+
+    def head(self, lines: int) -> list[bytes]:
+        """The first lines of the CSV (fewer when the file is shorter)."""
+        with self.open_binary() as stream:
+            return [line for line in (stream.readline() for _ in range(lines)) if line]
+
+    def read(self) -> bytes:
+        """All of the CSV's bytes; ``_Refused`` when they cannot be read in full."""
+        try:
+            with self.open_binary() as stream:
+                return stream.read()
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+            raise _Refused(f"cannot be read in full ({_reason(exc)})") from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a folder"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, gzip.BadGzipFile | zlib.error | EOFError):
+        return "not a complete gzip file"
+    if isinstance(exc, zipfile.BadZipFile):
+        return "not a complete zip file"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _parse_name(name: str) -> tuple[int, str, FileKind] | None:
+    found = _NAME.fullmatch(name)
+    if found is None:
+        return None
+    try:
+        month = vocab.parse_month(found["month"])
+    except ValueError:
+        raise InvalidInput(f"{name}: {found['month']!r} is not a month (YYYY-MM)", code="opendata.bad_name") from None
+    return month, found["force"], FileKind(found["kind"])
+
+
+def discover(
+    paths: Iterable[Path | str],
+    *,
+    forces: Iterable[str] | None = None,
+    months: Iterable[int] | None = None,
+) -> list[Source]:
+    """The archive CSVs the paths name, filtered to the forces and months given, in import
+    order (month, force, then street before outcomes before stops). Checks names, that
+    each file exists and opens, and that zips hold only archive CSVs; raises
+    ``InvalidInput`` (one line) on the first problem, before anything is imported."""
+    wanted_forces = set(forces) if forces else None
+    wanted_months = set(months) if months else None
+    found: list[Source] = []
+
+    def keep(month: int, force_id: str) -> bool:
+        return (wanted_forces is None or force_id in wanted_forces) and (
+            wanted_months is None or month in wanted_months
+        )
+
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_file():
+            why = "it is a folder (give the files, or the zip)" if path.is_dir() else "no such file"
+            raise InvalidInput(f"{path}: cannot be read ({why})", code="opendata.unreadable")
+        if path.name.endswith(".zip"):
+            found.extend(_zip_sources(path, keep))
+            continue
+        parsed = _parse_name(path.name)
+        if parsed is None:
+            raise InvalidInput(
+                f"{path.name}: not named as data.police.uk names its files "
+                "(YYYY-MM-<force>-street.csv, -outcomes.csv or -stop-and-search.csv, optionally .gz; or a .zip)",
+                code="opendata.bad_name",
+            )
+        month, force_id, kind = parsed
+        if keep(month, force_id):
+            found.append(Source(path.name, path, None, force_id, month, kind, path.stat().st_size))
+    found.sort(key=lambda s: (s.month, s.force_id, _KIND_ORDER[s.kind]))
+    for source in found:
+        check_header(source)
+    return found
+
+
+def _zip_sources(path: Path, keep: Callable[[int, str], bool]) -> list[Source]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [info for info in archive.infolist() if not info.is_dir()]
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise InvalidInput(f"{path.name}: cannot be read ({_reason(exc)})", code="opendata.unreadable") from None
+    sources, unexpected = [], []
+    for info in members:
+        parts = info.filename.split("/")
+        parsed = _parse_name(parts[-1]) if len(parts) <= 2 and not parts[-1].endswith(".gz") else None
+        if parsed is None or (len(parts) == 2 and parts[0] != vocab.month_text(parsed[0])):
+            unexpected.append(info.filename)
+            continue
+        month, force_id, kind = parsed
+        if keep(month, force_id):
+            sources.append(
+                Source(f"{path.name}:{info.filename}", path, info.filename, force_id, month, kind, info.compress_size)
+            )
+    if unexpected:
+        shown = ", ".join(unexpected[:5]) + (f" and {len(unexpected) - 5} more" if len(unexpected) > 5 else "")
+        raise InvalidInput(
+            f"{path.name}: holds files that are not data.police.uk archive CSVs (YYYY-MM/YYYY-MM-<force>-<kind>.csv): "
+            f"{shown}; nothing of it was imported",
+            code="opendata.unexpected_files",
+        )
+    return sources
+
+
+def check_header(source: Source) -> tuple[int, ...] | None:
+    """Check the file's first line is the archive header of its kind; the column order to
+    read it in (None: the archive's own order). ``InvalidInput`` names what is wrong."""
+    try:
+        first = b"".join(source.head(1))
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise InvalidInput(f"{source.label}: cannot be read ({_reason(exc)})", code="opendata.unreadable") from None
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{source.label}: cannot be read (not UTF-8 text)", code="opendata.unreadable") from None
+    header = next(csv.reader([text]), None)
+    if not header:
+        raise InvalidInput(f"{source.label}: the file is empty (no header)", code="opendata.bad_columns")
+    return _column_order(source, header)
+
+
+def _column_order(source: Source, header: list[str]) -> tuple[int, ...] | None:
+    expected = _COLUMNS[source.kind]
+    header = [h.strip() for h in header]
+    if tuple(header) == expected:
+        return None
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected]
+    if missing or extra or len(header) != len(expected):
+        problems = []
+        if missing:
+            problems.append("missing " + ", ".join(repr(c) for c in missing))
+        if extra:
+            problems.append("unexpected " + ", ".join(repr(c) for c in extra))
+        if not problems:
+            problems.append("a column is repeated")
+        raise InvalidInput(
+            f"{source.label}: not a {source.kind} file's columns ({'; '.join(problems)})",
+            code="opendata.bad_columns",
+        )
+    return tuple(header.index(c) for c in expected)
+
+
+# ---------------------------------------------------------------------------- import
+
+
+def import_paths(
+    target: Database | Session,
+    actor: Actor,
+    paths: Iterable[Path | str],
+    clock: Clock,
+    *,
+    forces: Iterable[str] | None = None,
+    months: Iterable[int] | None = None,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import archive files (see the module's notes). ``target``: a ``Database`` (one unit
+    of work per file) or a ``Session`` (one SAVEPOINT per file, committed by the caller).
+    Raises ``InvalidInput`` before writing anything when a file is misnamed, unreadable,
+    of the wrong columns, or a zip holds unexpected files."""
+    require(actor, Action.OPENDATA_IMPORT)
+    sources = discover(paths, forces=forces, months=months)
+    if not sources:
+        raise InvalidInput("nothing to import: no archive file matched", code="opendata.nothing_to_import")
+    report = ImportReport()
+    meter = _Meter(sum(s.size for s in sources), progress)
+    for source in sources:
+        errors: list[RowError] = []
+        try:
+            if hasattr(target, "unit_of_work"):
+                with target.unit_of_work() as session:
+                    result, created = import_source(session, actor, source, clock, errors=errors, meter=meter)
+            else:
+                with target.begin_nested():
+                    result, created = import_source(target, actor, source, clock, errors=errors, meter=meter)
+        except _Refused as refused:
+            report.refused.append(Refusal(source.label, refused.reason))
+            report.refused_bad_rows += refused.bad_rows
+            meter.skip(source)
+        else:
+            report.files.append(result)
+            if created:
+                report.forces_created.append(source.force_id)
+        finally:
+            room = MAX_KEPT_ERRORS - len(report.errors)
+            report.errors.extend(errors[: max(room, 0)])
+    return report
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str, bad_rows: int = 0) -> None:
+        super().__init__(reason)
+        self.reason, self.bad_rows = reason, bad_rows
+
+
+class _Bad(Exception):
+    """A row that cannot be imported; the message is the reason."""
+
+
+class _Meter:
+    def __init__(self, total: int, callback: ProgressCallback | None) -> None:
+        self.total, self.done, self.callback = total, 0, callback
+
+    def report(self, what: str, source: Source, fraction: float) -> None:
+        if self.callback is not None:
+            self.callback(what, self.done + int(source.size * fraction), self.total)
+
+    def finish(self, source: Source) -> None:
+        self.done += source.size
+        if self.callback is not None:
+            self.callback(source.label, self.done, self.total)
+
+    skip = finish
+
+
+def import_source(
+    session: Session,
+    actor: Actor,
+    source: Source,
+    clock: Clock,
+    *,
+    errors: list[RowError],
+    meter: _Meter | None = None,
+) -> tuple[FileResult, bool]:
+    """Import one file in the caller's transaction: replace the force's month of that kind.
+    Returns the result and whether the force was created. Bad rows go to ``errors``."""
+    data = source.read()
+    sha256 = hashlib.sha256(data).hexdigest()
+    lines = max(data.count(b"\n"), 1)
+    # Decoded a chunk at a time as the csv module reads (never the whole month as one string).
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline=""))
+    del data
+    try:
+        header = next(reader, None)
+    except UnicodeDecodeError as exc:
+        raise _Refused(f"not UTF-8 text (byte {exc.start})") from None
+    if not header:
+        raise _Refused("the file is empty (no header)")
+    try:
+        order = _column_order(source, header)
+    except InvalidInput as exc:
+        raise _Refused(exc.detail) from None
+
+    created = _ensure_force(session, actor, source, clock)
+    writer = MonthWriter(session)
+    try:
+        replaced = writer.clear_month(source.force_id, source.month, source.kind)
+        points = _Points(writer, source.force_id)
+        file_state = _FileState(source, reader, errors, order, points)
+        parse = {FileKind.STREET: _street, FileKind.OUTCOMES: _outcomes, FileKind.STOP_AND_SEARCH: _stops}[source.kind]
+        rows = 0
+        batches = parse(file_state)
+        while True:
+            try:
+                batch = next(batches, None)
+            except UnicodeDecodeError:
+                raise _Refused(f"not UTF-8 text (line {reader.line_num + 1})") from None
+            if batch is None:
+                break
+            writer.insert_points(points.take_new())
+            writer.insert_rows(source.kind, batch)
+            rows += len(batch)
+            if meter is not None:
+                meter.report(source.label, source, min(reader.line_num / lines, 1.0))
+        rejected = file_state.rejected
+        if rows == 0 and rejected:
+            first = errors[0] if errors else None
+            raise _Refused(
+                f"no row could be imported ({rejected} bad"
+                + (f"; line {first.line}: {first.reason}" if first else "")
+                + "); nothing of this file was imported",
+                rejected,
+            )
+        writer.record_month(
+            force_id=source.force_id,
+            month=source.month,
+            kind=source.kind,
+            origin=_IMPORT,
+            rows=rows,
+            rejected=rejected,
+            source=source.label,
+            sha256=sha256,
+            loaded_at=clock.now(),
+            loaded_by=actor.username,
+        )
+        audit.append(
+            session,
+            actor,
+            Audit(
+                Action.OPENDATA_IMPORT.value,
+                record_type="opendata_month",
+                record_id=f"{source.force_id}/{vocab.month_text(source.month)}/{source.kind}",
+                detail={
+                    "source": source.label,
+                    "rows": rows,
+                    "rejected": rejected,
+                    "replaced": replaced,
+                    "sha256": sha256,
+                },
+            ),
+            clock,
+        )
+        if meter is not None:
+            meter.finish(source)
+    finally:
+        writer.close()
+    result = FileResult(source.label, source.force_id, source.month, str(source.kind), rows, rejected, replaced, sha256)
+    return result, created
+
+
+def _ensure_force(session: Session, actor: Actor, source: Source, clock: Clock) -> bool:
+    if session.get(Force, source.force_id) is not None:
+        return False
+    name = vocab.FORCES.get(source.force_id)
+    if name is None:
+        name = _falls_within(source) or source.force_id.replace("-", " ").title()
+    add_force(session, actor, AddForce(source.force_id, name[:200]), clock)
+    return True
+
+
+def _falls_within(source: Source) -> str | None:
+    """The first row's ``Falls within`` (street and outcomes files), for a force not in the table."""
+    if source.kind == FileKind.STOP_AND_SEARCH:
+        return None
+    lines = source.head(2)
+    rows = list(csv.DictReader(io.StringIO(b"".join(lines).decode("utf-8-sig", "replace"), newline="")))
+    value = (rows[0].get("Falls within") or "").strip() if rows else ""
+    return value or None
+
+
+class _Points:
+    """The force's anonymous map points: found by their text as the CSV gives them (a
+    dict hit per row), by float value for points loaded earlier, created when new."""
+
+    def __init__(self, writer: MonthWriter, force_id: str) -> None:
+        self.writer, self.force_id = writer, force_id
+        self.by_value: dict[tuple[float, float, str], int] = {
+            (lat, lon, name): point_id for point_id, lat, lon, name in writer.force_points(force_id, _IMPORT)
+        }
+        self._by_place: dict[tuple[float, float], tuple[int, str]] | None = None  # built for stops only
+        self.by_text: dict[tuple[str, str, str], tuple[int, float, float]] = {}
+        self.new: list[tuple] = []
+
+    @property
+    def by_place(self) -> dict[tuple[float, float], tuple[int, str]]:
+        """The points by lat/lon alone (the first found at each place)."""
+        if self._by_place is None:
+            self._by_place = {}
+            for (lat, lon, name), point_id in self.by_value.items():
+                self._by_place.setdefault((lat, lon), (point_id, name))
+        return self._by_place
+
+    def resolve(self, lat_text: str, lon_text: str, name: str) -> tuple[int, float, float]:
+        """A row's point, by its text (a miss of ``by_text``: parse, check, find or create)."""
+        lat, lon = _coordinates(lat_text, lon_text)
+        if len(name) > 200:
+            raise _Bad("Location is longer than 200 characters")
+        point_id = self.by_value.get((lat, lon, name))
+        if point_id is None:
+            point_id = self._create(lat, lon, name)
+        found = (point_id, lat, lon)
+        self.by_text[(lat_text, lon_text, name)] = found
+        return found
+
+    def at_place(self, lat_text: str, lon_text: str) -> tuple[int, float, float, str]:
+        """A stop's point: the force's point at that lat/lon (any street name), else a new
+        one with no street name (the stop-and-search archive has no Location column)."""
+        lat, lon = _coordinates(lat_text, lon_text)
+        found = self.by_place.get((lat, lon))
+        if found is None:
+            found = (self._create(lat, lon, ""), "")
+        return found[0], lat, lon, found[1]
+
+    def _create(self, lat: float, lon: float, name: str) -> int:
+        point_id = self.writer.new_point_id()
+        self.new.append((point_id, self.force_id, lat, lon, name, _IMPORT))
+        self.by_value[(lat, lon, name)] = point_id
+        if self._by_place is not None:
+            self._by_place.setdefault((lat, lon), (point_id, name))
+        return point_id
+
+    def take_new(self) -> list[tuple]:
+        new, self.new = self.new, []
+        return new
+
+
+def _coordinates(lat_text: str, lon_text: str) -> tuple[float, float]:
+    try:
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        raise _Bad(f"Latitude/Longitude {lat_text!r}, {lon_text!r} are not numbers") from None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise _Bad(f"Latitude/Longitude {lat_text}, {lon_text} are out of range")
+    return lat, lon
+
+
+@dataclass
+class _FileState:
+    source: Source
+    reader: Iterator[list[str]]
+    errors: list[RowError]
+    order: tuple[int, ...] | None
+    points: _Points
+    rejected: int = 0
+
+    def reject(self, reason: str) -> None:
+        self.rejected += 1
+        if len(self.errors) < MAX_KEPT_ERRORS:
+            self.errors.append(RowError(self.source.label, self.reader.line_num, reason))
+
+    def rows(self) -> Iterator[list[str]] | Iterable[Sequence[str]]:
+        if self.order is None:
+            return self.reader
+        pick = itemgetter(*self.order)
+        return (pick(row) if len(row) == len(self.order) else row for row in self.reader)
+
+
+def _month_problem(text: str, expected: str, column: str = "Month") -> str:
+    try:
+        vocab.parse_month(text)
+    except ValueError:
+        return f"{column} {text!r} is not YYYY-MM"
+    return f"{column} {text} is not the file's month ({expected})"
+
+
+def _fit(fits: set[str], **values: str | tuple[str, int]) -> None:
+    """Check values against their column's length (100 unless given) and remember the ones that fit."""
+    for column, value in values.items():
+        text, limit = value if isinstance(value, tuple) else (value, 100)
+        if len(text) > limit:
+            raise _Bad(f"{column.replace('_', ' ')} is longer than {limit} characters")
+        fits.add(text)
+
+
+def _too_long(**values: tuple[str, int]) -> None:
+    for column, (value, limit) in values.items():
+        if len(value) > limit:
+            raise _Bad(f"{column.replace('_', ' ')} is longer than {limit} characters")
+
+
+def _street(state: _FileState) -> Iterator[list[tuple]]:
+    """Street rows, in batches of writes.STREET_COLUMNS tuples."""
+    force_id, month = state.source.force_id, state.source.month
+    month_s = vocab.month_text(month)
+    by_text, resolve = state.points.by_text, state.points.resolve
+    slugs: dict[str, str] = {}
+    fits_12: set[str] = set()  # values seen and short enough for a 12-character column
+    fits_100: set[str] = set()  # ... for a 100-character column
+    btp = vocab.BTP_NAME
+    batch: list[tuple] = []
+    append = batch.append
+    for row in state.rows():
+        try:
+            if len(row) != 12:
+                if not row:
+                    continue  # a blank line
+                raise _Bad(f"{len(row)} fields, not 12")
+            pid, row_month, reported, falls, lon, lat, street, lsoa_code, lsoa_name, crime_type, outcome, context = row
+            if row_month != month_s:
+                raise _Bad(_month_problem(row_month, month_s))
+            slug = slugs.get(crime_type)
+            if slug is None:
+                slug = vocab.category_slug(crime_type)
+                if slug is None:
+                    raise _Bad(f"Crime type {crime_type!r} is not a data.police.uk category")
+                slugs[crime_type] = slug
+            if (
+                reported not in fits_100
+                or falls not in fits_100
+                or lsoa_name not in fits_100
+                or outcome not in fits_100
+                or lsoa_code not in fits_12
+            ):
+                _fit(fits_12, LSOA_code=(lsoa_code, 12))
+                _fit(
+                    fits_100,
+                    Reported_by=reported,
+                    Falls_within=falls,
+                    LSOA_name=lsoa_name,
+                    Last_outcome_category=outcome,
+                )
+            if len(pid) > 64:
+                raise _Bad("Crime ID is longer than 64 characters")
+            if lat or lon:
+                point = by_text.get((lat, lon, street)) or resolve(lat, lon, street)
+                append(
+                    (force_id, month, pid, slug, point[1], point[2], point[0], street, lsoa_code, lsoa_name,
+                     outcome or None, None, context, reported, falls, "BTP" if reported == btp else "Force", "",
+                     _IMPORT)
+                )  # fmt: skip
+            else:
+                if len(street) > 200:
+                    raise _Bad("Location is longer than 200 characters")
+                append(
+                    (force_id, month, pid, slug, None, None, None, street, lsoa_code, lsoa_name,
+                     outcome or None, None, context, reported, falls, None, "", _IMPORT)
+                )  # fmt: skip
+        except _Bad as bad:
+            state.reject(str(bad))
+            continue
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+            append = batch.append
+    if batch:
+        yield batch
+
+
+def _outcomes(state: _FileState) -> Iterator[list[tuple]]:
+    """Outcome rows, in batches of writes.OUTCOME_COLUMNS tuples."""
+    force_id, month = state.source.force_id, state.source.month
+    month_s = vocab.month_text(month)
+    by_text, resolve = state.points.by_text, state.points.resolve
+    codes: dict[str, str] = {}
+    checked: set[tuple[str, str, str, str]] = set()
+    batch: list[tuple] = []
+    append = batch.append
+    for row in state.rows():
+        try:
+            if len(row) != 10:
+                if not row:
+                    continue
+                raise _Bad(f"{len(row)} fields, not 10")
+            pid, row_month, reported, falls, lon, lat, street, lsoa_code, lsoa_name, outcome = row
+            if row_month != month_s:
+                raise _Bad(_month_problem(row_month, month_s))
+            if not pid:
+                raise _Bad("an outcome needs a Crime ID")
+            if len(pid) > 64:
+                raise _Bad("Crime ID is longer than 64 characters")
+            code = codes.get(outcome)
+            if code is None:
+                code = vocab.outcome_code(outcome)
+                if code is None:
+                    raise _Bad(f"Outcome type {outcome!r} is not a data.police.uk outcome")
+                codes[outcome] = code
+            if (reported, falls, lsoa_code, lsoa_name) not in checked:
+                _too_long(
+                    Reported_by=(reported, 100), Falls_within=(falls, 100), LSOA_code=(lsoa_code, 12),
+                    LSOA_name=(lsoa_name, 100),
+                )  # fmt: skip
+                checked.add((reported, falls, lsoa_code, lsoa_name))
+            if lat or lon:
+                point = by_text.get((lat, lon, street)) or resolve(lat, lon, street)
+                append(
+                    (force_id, month, pid, code, point[1], point[2], point[0], street, lsoa_code, lsoa_name,
+                     reported, falls, _IMPORT)
+                )  # fmt: skip
+            else:
+                if len(street) > 200:
+                    raise _Bad("Location is longer than 200 characters")
+                append(
+                    (force_id, month, pid, code, None, None, None, street, lsoa_code, lsoa_name, reported, falls,
+                     _IMPORT)
+                )  # fmt: skip
+        except _Bad as bad:
+            state.reject(str(bad))
+            continue
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+            append = batch.append
+    if batch:
+        yield batch
+
+
+_STOP_TYPES = frozenset({"Person search", "Vehicle search", "Person and Vehicle search"})
+_WHEN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
+_BOOLEANS = {"True": True, "False": False, "": None, "true": True, "false": False, "TRUE": True, "FALSE": False}
+
+
+def _flag(value: str, column: str) -> bool | None:
+    try:
+        return _BOOLEANS[value]
+    except KeyError:
+        raise _Bad(f"{column} {value!r} is not True, False or empty") from None
+
+
+def _stops(state: _FileState) -> Iterator[list[tuple]]:
+    """Stop-and-search rows, in batches of writes.STOP_COLUMNS tuples, with the 2016
+    vocabulary mapped to today's."""
+    force_id, month = state.source.force_id, state.source.month
+    month_s = vocab.month_text(month)
+    points = state.points
+    batch: list[tuple] = []
+    for row in state.rows():
+        try:
+            if len(row) != 15:
+                if not row:
+                    continue
+                raise _Bad(f"{len(row)} fields, not 15")
+            (kind, when, in_operation, operation, lat, lon, gender, age, self_defined, officer_defined, legislation,
+             object_of_search, outcome, linked, removal) = row  # fmt: skip
+            if not _WHEN.fullmatch(when) or len(when) > 25:
+                raise _Bad(f"Date {when!r} is not an ISO date and time (like 2016-11-01T14:40:00+00:00)")
+            if when[:7] != month_s:
+                raise _Bad(_month_problem(when[:7], month_s, "Date"))
+            if kind not in _STOP_TYPES:
+                raise _Bad(f"Type {kind!r} is not Person search, Vehicle search or Person and Vehicle search")
+            outcome_name, outcome_id = vocab.stop_outcome(outcome)
+            ethnicity = vocab.self_defined_ethnicity(self_defined)
+            _too_long(
+                Policing_operation=(operation, 200), Gender=(gender, 20), Age_range=(age, 20),
+                Self_defined_ethnicity=(ethnicity or "", 120), Officer_defined_ethnicity=(officer_defined, 40),
+                Legislation=(legislation, 120), Object_of_search=(object_of_search, 120), Outcome=(outcome_name, 120),
+            )  # fmt: skip
+            if lat or lon:
+                point_id, lat_f, lon_f, street = points.at_place(lat, lon)
+            else:
+                point_id, lat_f, lon_f, street = None, None, None, ""
+            batch.append(
+                (force_id, month, when, kind, kind != "Vehicle search",
+                 _flag(in_operation, "Part of a policing operation"), operation or None,
+                 lat_f, lon_f, point_id, street, gender or None, age or None, ethnicity, officer_defined or None,
+                 legislation or None, object_of_search or None, outcome_name, outcome_id,
+                 _flag(linked, "Outcome linked to object of search"),
+                 _flag(removal, "Removal of more than just outer clothing"), _IMPORT)
+            )  # fmt: skip
+        except _Bad as bad:
+            state.reject(str(bad))
+            continue
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
