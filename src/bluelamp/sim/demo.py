@@ -15,6 +15,7 @@ from bluelamp.access.model import Force, Organisation, OrganisationKind
 from bluelamp.access.policy import Actor, Marking, Role
 from bluelamp.access.service import AddForce, AddOrganisation, AddUser, add_force, add_organisation, add_user
 from bluelamp.clock import Clock
+from bluelamp.storage import Database
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -45,13 +46,17 @@ class DemoUser:
     role: Role
     display_name: str
     clearance: Marking = Marking.OFFICIAL
+    force: str | None = None  # another force's user (the second demo force)
+    prefix: str = ""  # their usernames start with the force's short name (``wy-dispatcher``)
 
     @property
     def username(self) -> str:
-        return self.role.value.replace("_", "-")
+        return self.prefix + self.role.value.replace("_", "-")
 
     @property
     def home(self) -> str:
+        if self.force is not None:
+            return self.force
         if self.role is Role.PLATFORM_ADMIN:
             return "platform"
         if self.role is Role.PARTNER_PRACTITIONER:
@@ -75,10 +80,19 @@ _DEMO_PEOPLE: dict[str, tuple[str, Marking]] = {
     "tracking_gateway": ("Vehicle tracking gateway", Marking.OFFICIAL),
 }
 
+# The second demo force: West Yorkshire Police, with its real published street crime
+# (data.police.uk, July 2016 and July 2017) and a few users of its own, who see only it.
+WEST_YORKSHIRE = "west-yorkshire"
+WEST_YORKSHIRE_USERS = [
+    DemoUser(Role.DISPATCHER, "Imran Akhtar", force=WEST_YORKSHIRE, prefix="wy-"),
+    DemoUser(Role.INTELLIGENCE_ANALYST, "Claire Holroyd", Marking.SECRET, force=WEST_YORKSHIRE, prefix="wy-"),
+    DemoUser(Role.FORCE_ADMIN, "Martin Sykes", Marking.OFFICIAL_SENSITIVE, force=WEST_YORKSHIRE, prefix="wy-"),
+]
+
 DEMO_USERS = [
     DemoUser(role, *_DEMO_PEOPLE.get(role.value, (f"Demo {role.value.replace('_', ' ')}", Marking.OFFICIAL)))
     for role in Role
-]
+] + WEST_YORKSHIRE_USERS
 
 
 @dataclass
@@ -111,6 +125,8 @@ def seed_demo(session: Session, clock: Clock) -> SeedReport:
         report.kept.append(f"organisation {STOKE_COUNCIL.id}")
     created, kept = [], []
     for demo in DEMO_USERS:
+        if demo.force is not None:
+            continue  # seeded with their force: seed_second_force
         if access_queries.user_by_username(session, demo.username) is not None:
             kept.append(demo.username)
             continue
@@ -493,3 +509,44 @@ def seed_crews(session: Session, actor: Actor, clock: Clock, report: SeedReport)
         )
     else:
         report.kept.append("officers on duty")
+
+
+def seed_second_force(database: Database, clock: Clock, report: SeedReport) -> None:
+    """West Yorkshire Police as a second force on the platform: its real published street
+    crime imported from the data.police.uk months that ship with Bluelamp (so the open-data
+    API and maps show real data), and its own users, who see only their force."""
+    from bluelamp.opendata.importer import SHIPPED, import_paths
+    from bluelamp.opendata.model import FileKind, Month
+
+    months = [path for path in SHIPPED if WEST_YORKSHIRE in path.name]
+    with database.read() as session:
+        loaded = session.get(Month, (WEST_YORKSHIRE, 201707, FileKind.STREET.value)) is not None
+    if loaded:
+        report.kept.append(f"force {WEST_YORKSHIRE} and its published crime")
+    else:
+        imported = import_paths(database, Actor.system(None, "demo"), months, clock)
+        report.created.append(
+            f"force {WEST_YORKSHIRE} with {imported.rows:,} real street crimes from data.police.uk (OGL v3.0)"
+        )
+    created = 0
+    with database.unit_of_work() as session:
+        actor = Actor.system(WEST_YORKSHIRE, "demo")
+        for demo in WEST_YORKSHIRE_USERS:
+            if access_queries.user_by_username(session, demo.username) is not None:
+                continue
+            add_user(
+                session,
+                actor,
+                AddUser(
+                    username=demo.username,
+                    display_name=demo.display_name,
+                    roles=(demo.role.value,),
+                    force_id=WEST_YORKSHIRE,
+                    clearance=demo.clearance.value,
+                    password=DEMO_PASSWORD,
+                ),
+                clock,
+            )
+            created += 1
+    if created:
+        report.created.append(f"{created} West Yorkshire demo users")
