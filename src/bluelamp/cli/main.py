@@ -16,6 +16,7 @@ from bluelamp.cli import db as db_commands
 from bluelamp.cli import eido as eido_commands
 from bluelamp.cli import forces as force_commands
 from bluelamp.cli import incident as incident_commands
+from bluelamp.cli import loadtest as loadtest_commands
 from bluelamp.cli import opendata as opendata_commands
 from bluelamp.cli import (
     opendata_export,  # noqa: F401  (registers export on opendata)
@@ -27,6 +28,7 @@ from bluelamp.cli import organisations as organisation_commands
 from bluelamp.cli import records as records_commands
 from bluelamp.cli import records_dedupe as records_dedupe_commands  # noqa: F401  (registers dedupe, merge...)
 from bluelamp.cli import records_generate as records_generate_commands  # noqa: F401  (registers generate on records)
+from bluelamp.cli import simulate as simulate_commands
 from bluelamp.cli import system as system_commands
 from bluelamp.cli import tokens as token_commands
 from bluelamp.cli import tracking as tracking_commands
@@ -50,6 +52,7 @@ def root(ctx: typer.Context) -> None:
 
 
 system_commands.register(app)
+simulate_commands.register(app)
 tracking_commands.register(app)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(force_commands.app, name="force")
@@ -61,6 +64,7 @@ app.add_typer(incident_commands.app, name="incident")
 app.add_typer(eido_commands.app, name="eido")
 app.add_typer(records_commands.app, name="records")
 app.add_typer(opendata_commands.app, name="opendata")
+app.command("loadtest")(loadtest_commands.loadtest)
 
 
 def main(argv: list[str] | None = None) -> int:

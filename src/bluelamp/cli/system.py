@@ -39,9 +39,20 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after seeding")] = True,
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on", min=1, max=65535)] = None,
+    simulate_after: Annotated[
+        bool,
+        typer.Option(
+            "--simulate/--no-simulate",
+            help="While serving, run `bluelamp simulate` against the demo: calls arrive, units move",
+        ),
+    ] = True,
+    speed: Annotated[
+        float, typer.Option(help="The simulator's speed: simulated seconds per real second", min=0.1, max=3600)
+    ] = 10.0,
 ) -> None:
-    """Set up the demo forces (migrating the database first), then serve."""
-    from bluelamp.sim.demo import seed_demo
+    """Set up the demo forces (migrating the database first), then serve, with the simulator running."""
+    from bluelamp.sim.demo import seed_demo, seed_second_force
+    from bluelamp.sim.demo_opendata import seed_opendata
     from bluelamp.sim.demo_records import seed_records
     from bluelamp.storage import migrate
     from bluelamp.web import server
@@ -58,6 +69,10 @@ def demo(
         report = seed_demo(session, cli.clock)
     with cli.console.status("Seeding the demo force's records (persons, crimes, the merge queue)..."):
         seed_records(database, cli.clock, report)
+    with cli.console.status("Seeding the demo force's addresses, crimes and stops, and publishing its last month..."):
+        seed_opendata(database, cli.clock, report, secret_key=settings.secret_key.get_secret_value())
+    with cli.console.status("Seeding the second force, West Yorkshire, with its real published crime..."):
+        seed_second_force(database, cli.clock, report)
     for line in report.created:
         cli.console.print(f"created {line}")
     for line in report.kept:
@@ -73,7 +88,46 @@ def demo(
     cli.console.print("Demo passwords stay as they are unless someone changes theirs. Never give them to real people.")
     if serve_after:
         cli.console.print(f"Bluelamp demo is serving on http://{settings.host}:{settings.port} (Ctrl+C to stop)")
-        server.run(settings, database)
+        simulator = None
+        if simulate_after:
+            import logging
+            import subprocess
+            import sys
+
+            # The simulator's own requests would fill the terminal: keep page requests only.
+            logging.getLogger("uvicorn.access").addFilter(
+                lambda record: (
+                    not (
+                        isinstance(record.args, tuple)
+                        and len(record.args) > 2
+                        and str(record.args[2]).startswith(("/ingest/", "/api/v1/", "/livez"))
+                    )
+                )
+            )
+            local = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+            simulator = subprocess.Popen(
+                [sys.executable, "-m", "bluelamp", "simulate", "--url", f"http://{local}:{settings.port}"]
+                + ["--speed", f"{speed:g}", "--wait", "120", "--plain", "--every", "60"]
+            )
+            cli.console.print(
+                f"The simulator starts once the server answers: calls arrive and units move at ×{speed:g} "
+                "(`--no-simulate` to serve without it; docs/demo.md)",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        try:
+            server.run(settings, database)
+        finally:
+            if simulator is not None:  # it stops between two requests and revokes its token
+                import signal
+
+                if simulator.poll() is None:
+                    simulator.send_signal(signal.SIGTERM)
+                try:
+                    simulator.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    simulator.kill()
 
 
 def show_settings(ctx: typer.Context) -> None:
