@@ -138,22 +138,50 @@ class Crossing:
     at: datetime
 
 
+GRID_DEG = 0.1  # the watcher's lookup cells, about 11 km by 7 km
+WIDE_CELLS = 2500  # a geofence over more cells than this (25 by 25 km at least) is not filed per cell
+_NOWHERE: frozenset[str] = frozenset()
+
+
 class GeofenceWatcher:
-    """Which geofences each unit is inside; crossings as fixes arrive."""
+    """Which geofences each unit is inside; crossings as fixes arrive.
+
+    Each force's geofences are filed under the 0.1° cells their bounding boxes cover,
+    so a fix is tested against the few geofences near it, not every one of the force."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._fences: dict[str, list[tuple[str, str, tuple[float, float, float, float], Any]]] = {}
-        self._inside: dict[str, set[str]] = {}
+        self._cells: dict[str, dict[tuple[int, int], list[tuple[str, tuple[float, float, float, float], Any]]]] = {}
+        self._wide: dict[str, list[tuple[str, tuple[float, float, float, float], Any]]] = {}
+        self._names: dict[str, str] = {}
+        self._inside: dict[str, frozenset[str]] = {}
 
     def load(self, geofences: list[Geofence]) -> None:
-        fences: dict[str, list] = {}
+        cells: dict[str, dict] = {}
+        wide: dict[str, list] = {}
         for fence in geofences:
             geometry = shape(json.loads(fence.geojson))
             shapely.prepare(geometry)
-            fences.setdefault(fence.force_id, []).append((fence.id, fence.name, geometry.bounds, geometry))
+            bounds = geometry.bounds
+            entry = (fence.id, bounds, geometry)
+            grid = cells.setdefault(fence.force_id, {})
+            minx, miny, maxx, maxy = bounds
+            rows = range(math.floor(miny / GRID_DEG), math.floor(maxy / GRID_DEG) + 1)
+            columns = range(math.floor(minx / GRID_DEG), math.floor(maxx / GRID_DEG) + 1)
+            if len(rows) * len(columns) > WIDE_CELLS:  # a whole region: checked for every fix instead
+                wide.setdefault(fence.force_id, []).append(entry)
+                continue
+            for y in rows:
+                for x in columns:
+                    grid.setdefault((y, x), []).append(entry)
+        for force_id, entries in wide.items():  # every cell of the force holds its wide geofences
+            grid = cells.setdefault(force_id, {})
+            for key in grid:
+                grid[key] = grid[key] + entries
         with self._lock:
-            self._fences = fences
+            self._cells = cells
+            self._wide = wide
+            self._names = {fence.id: fence.name for fence in geofences}
 
     def seed(self, unit_id: str, force_id: str, lat: float | None, lon: float | None) -> None:
         """Where a unit is at start, without raising events."""
@@ -164,19 +192,27 @@ class GeofenceWatcher:
     def check(self, unit_id: str, force_id: str, lat: float, lon: float, at: datetime) -> list[Crossing]:
         now_inside = self._containing(force_id, lat, lon)
         with self._lock:
-            before = self._inside.get(unit_id, set())
+            before = self._inside.get(unit_id, _NOWHERE)
+            if now_inside == before:  # the usual case: no crossing
+                return []
             self._inside[unit_id] = now_inside
-        names = {fid: name for fid, name, _, _ in self._fences.get(force_id, [])}
+        names = self._names
         return [Crossing(f, names.get(f, ""), unit_id, force_id, "enter", at) for f in sorted(now_inside - before)] + [
             Crossing(f, names.get(f, ""), unit_id, force_id, "leave", at) for f in sorted(before - now_inside)
         ]
 
-    def _containing(self, force_id: str, lat: float, lon: float) -> set[str]:
-        found = set()
+    def _containing(self, force_id: str, lat: float, lon: float) -> frozenset[str]:
+        grid = self._cells.get(force_id)
+        near = grid.get((math.floor(lat / GRID_DEG), math.floor(lon / GRID_DEG))) if grid else None
+        if near is None:
+            near = self._wide.get(force_id)
+            if not near:
+                return _NOWHERE
+        found = []
         point = None
-        for fence_id, _, (minx, miny, maxx, maxy), geometry in self._fences.get(force_id, []):
+        for fence_id, (minx, miny, maxx, maxy), geometry in near:
             if minx <= lon <= maxx and miny <= lat <= maxy:
                 point = point or Point(lon, lat)
                 if geometry.contains(point):
-                    found.add(fence_id)
-        return found
+                    found.append(fence_id)
+        return frozenset(found) if found else _NOWHERE

@@ -75,7 +75,24 @@ class Nearby:
 
 
 def cell_of(lat: float, lon: float) -> tuple[int, int]:
-    return int(math.floor(lat / CELL_DEG_LAT)), int(math.floor(lon / CELL_DEG_LON))
+    return _floor(lat / CELL_DEG_LAT), _floor(lon / CELL_DEG_LON)
+
+
+_floor = math.floor
+_BITS: dict[int, tuple[int, ...]] = {}
+
+
+def _bits(mask: int) -> tuple[int, ...]:
+    """0 (the grid of every unit) and each capability bit of a mask, remembered per mask."""
+    bits = _BITS.get(mask)
+    if bits is None:
+        found, rest = [0], mask
+        while rest:
+            bit = rest & -rest
+            found.append(bit)
+            rest ^= bit
+        bits = _BITS[mask] = tuple(found)
+    return bits
 
 
 class LatestIndex:
@@ -126,17 +143,37 @@ class LatestIndex:
         speed_mps: float | None = None,
         bearing: float | None = None,
     ) -> bool:
-        """Record a fix; an older fix than the one held never overwrites it. True when applied."""
+        """Record a fix; an older fix than the one held never overwrites it. True when applied.
+
+        The hot path of ingest: a unit already in the grids changes at most its cell (its
+        status, capabilities and force are as they were), so only the cell sets move."""
         with self._lock:
             state = self.units.get(unit_id)
             if state is None:
                 return False
             if state.fix_at is not None and fix_at <= state.fix_at:
                 return False
-            self._unindex(state)
             state.lat, state.lon, state.fix_at = lat, lon, fix_at
             state.speed_mps, state.bearing = speed_mps, bearing
-            self._index(state)
+            old = state.cell
+            if old is None:  # not in the grids: it may now be (its first position)
+                self._index(state)
+                return True
+            cell = (_floor(lat / CELL_DEG_LAT), _floor(lon / CELL_DEG_LON))
+            if cell != old:
+                grids = self._grids[state.force_id]
+                for bit in _bits(state.capabilities):
+                    cells = grids[bit]
+                    members = cells[old]
+                    members.discard(unit_id)
+                    if not members:
+                        del cells[old]
+                    members = cells.get(cell)
+                    if members is None:
+                        cells[cell] = {unit_id}
+                    else:
+                        members.add(unit_id)
+                state.cell = cell
             return True
 
     def set_status(self, unit_id: str, status: str, incident_id: str | None = None) -> None:
@@ -187,12 +224,7 @@ class LatestIndex:
         if state.cell is None:
             return
         grids = self._grids.get(state.force_id, {})
-        bits = [0]
-        mask = state.capabilities
-        while mask:
-            bit = mask & -mask
-            bits.append(bit)
-            mask ^= bit
+        bits = _bits(state.capabilities)
         for bit in bits:
             cells = grids.get(bit, {})
             members = cells.get(state.cell)

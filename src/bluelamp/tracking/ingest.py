@@ -10,6 +10,7 @@ at once.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import math
 import queue
@@ -74,6 +75,9 @@ class Fix:
     alarm: str | None = None
     secret: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # ``fix_at.isoformat()``, when the request already sent the time in exactly that form
+    # (a gateway's UTC time): neither the trail nor the live feed need format it again.
+    at_text: str | None = None
 
 
 class FixRejected(Exception):
@@ -176,50 +180,109 @@ JSON_FIELDS = {
 
 
 def parse_json_item(item: Any, now: datetime) -> Fix | FixRejected:
-    """A fix from one item of a JSON batch (numbers as JSON numbers, speed in m/s)."""
+    """A fix from one item of a JSON batch (numbers as JSON numbers, speed in m/s).
+
+    The hot path of a gateway's batch: the usual item (finite floats, an ISO 8601 UTC
+    time) passes a few type checks; anything else goes through ``_json_number`` and
+    ``parse_timestamp``, which say what is wrong."""
     if type(item) is not dict:
         return FixRejected(FieldProblem("item", "each position is an object"))
+    get = item.get
     try:
-        device_id = item.get("device_id")
-        if type(device_id) is not str or not device_id.strip():
+        device_id = get("device_id")
+        if type(device_id) is not str or not (device_id := device_id.strip()):
             raise FixRejected(FieldProblem("device_id", "the device id is missing"), code="device.unknown")
-        timestamp = item.get("timestamp")
-        fix_at = _iso_timestamp(timestamp) if type(timestamp) is str else None
-        if fix_at is None:
-            fix_at = parse_timestamp(None if timestamp is None else str(timestamp), now)
-        get = item.get
+        timestamp = get("timestamp")
+        parsed = _iso_timestamp(timestamp) if type(timestamp) is str else None
+        if parsed is None:
+            fix_at, at_text = parse_timestamp(None if timestamp is None else str(timestamp), now), None
+        else:
+            fix_at, at_text = parsed
+        # ``x - x`` is 0.0 for a finite float and NaN (true) for NaN and the infinities.
+        lat = get("lat")
+        if type(lat) is not float or lat - lat:
+            lat = _json_number(item, "lat", required=True)
+        lon = get("lon")
+        if type(lon) is not float or lon - lon:
+            lon = _json_number(item, "lon", required=True)
+        speed = get("speed_mps")
+        if speed is not None and (type(speed) is not float or speed - speed):
+            speed = float(speed) if type(speed) is int else _json_number(item, "speed_mps")
+        bearing = get("bearing")
+        if bearing is not None and (type(bearing) is not float or bearing - bearing):
+            bearing = float(bearing) if type(bearing) is int else _json_number(item, "bearing")
+        altitude = get("altitude_m")
+        if altitude is not None and (type(altitude) is not float or altitude - altitude):
+            altitude = float(altitude) if type(altitude) is int else _json_number(item, "altitude_m")
+        accuracy = get("accuracy_m")
+        if accuracy is not None and (type(accuracy) is not float or accuracy - accuracy):
+            accuracy = float(accuracy) if type(accuracy) is int else _json_number(item, "accuracy_m")
+        battery = get("battery")
+        if battery is not None and (type(battery) is not float or battery - battery):
+            battery = float(battery) if type(battery) is int else _json_number(item, "battery")
         alarm = get("alarm")
         attributes = get("attributes")
         return Fix(
-            device_id.strip(),
+            device_id,
             fix_at,
-            _json_number(item, "lat", required=True),
-            _json_number(item, "lon", required=True),
-            _json_number(item, "speed_mps") if "speed_mps" in item else None,
-            _json_number(item, "bearing") if "bearing" in item else None,
-            _json_number(item, "altitude_m") if "altitude_m" in item else None,
-            _json_number(item, "accuracy_m") if "accuracy_m" in item else None,
-            _json_number(item, "battery") if "battery" in item else None,
+            lat,
+            lon,
+            speed,
+            bearing,
+            altitude,
+            accuracy,
+            battery,
             str(alarm).strip().lower() if alarm else None,
             get("secret"),
             dict(attributes) if type(attributes) is dict else {},
+            at_text,
         )
     except FixRejected as rejected:
         return rejected
 
 
-def _iso_timestamp(text: str) -> datetime | None:
+def _iso_timestamp(text: str) -> tuple[datetime, str | None] | None:
     """The common case of a JSON batch, an ISO 8601 time, parsed by the C ``fromisoformat``
-    (Python 3.11 reads ``Z`` and offsets); None sends anything else to ``parse_timestamp``."""
+    (Python 3.11 reads ``Z`` and offsets), with its ``isoformat()`` text when the request
+    sent exactly that; None sends anything else to ``parse_timestamp``."""
+    # The usual gateway time first: 2026-11-28T14:30:00.123456+00:00 (one slice checks the
+    # separators at 4, 7, 10, 13, 16 and 19; fromisoformat checks the digits).
+    if len(text) == 32 and text[4:20:3] == "--T::." and text[26:] == "+00:00":
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            return None
+        if moment.tzinfo is UTC:
+            return moment, text if moment.microsecond else None
     if not text or text[0] not in "0123456789" or text.isdigit() or "-" not in text:
         return None
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    zone = moment.tzinfo
+    if zone is UTC:  # fromisoformat gives the UTC singleton for a zero offset
+        return moment, _isoformat_as_sent(text, moment)
+    if zone is None:
+        return moment.replace(tzinfo=UTC), None
+    return moment.astimezone(UTC), None
+
+
+def _isoformat_as_sent(text: str, moment: datetime) -> str | None:
+    """``moment.isoformat()`` when ``text`` (which parsed to the UTC ``moment``) is already
+    that but for ``Z`` in place of ``+00:00``: ``2026-11-28T14:30:00[.ffffff](+00:00|Z)``."""
+    size = len(text)
+    if size not in (20, 25, 27, 32):
+        return None
+    if text[4:17:3] != "--T::":
+        return None
+    if size == 32:
+        return text if text[19] == "." and text[26:] == "+00:00" and moment.microsecond else None
+    if size == 27:
+        return text[:26] + "+00:00" if text[19] == "." and text[26] == "Z" and moment.microsecond else None
+    if size == 25:
+        return text if text[19:] == "+00:00" else None
+    return text[:19] + "+00:00" if text[19] == "Z" else None
 
 
 def _json_number(item: dict, name: str, *, required: bool = False) -> float | None:
@@ -333,6 +396,10 @@ class DeviceRegistry:
         self._devices[device.device_id] = device
         self._misses.pop(device.device_id, None)
 
+    def known(self) -> dict[str, DeviceInfo]:
+        """The devices held in memory, by id, for a batch's lookups (a miss goes to ``get``)."""
+        return self._devices
+
     def get(self, device_id: str, now: float) -> DeviceInfo | None:
         device = self._devices.get(device_id)
         if device is not None:
@@ -351,7 +418,7 @@ class DeviceRegistry:
 # ---------------------------------------------------------------- the service
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ItemResult:
     """One fix's fate, for JSON batch replies."""
 
@@ -360,6 +427,18 @@ class ItemResult:
     code: str | None = None
     field: str | None = None
     message: str | None = None
+
+
+_ACCEPTED: list[ItemResult] = []  # ItemResult(n, True) for n = 0, 1, ...: made once, shared
+_ACCEPTED_LOCK = threading.Lock()
+
+
+def _accepted_results(count: int) -> list[ItemResult]:
+    if len(_ACCEPTED) < count:
+        with _ACCEPTED_LOCK:
+            for n in range(len(_ACCEPTED), count):
+                _ACCEPTED.append(ItemResult(n, True))
+    return _ACCEPTED
 
 
 @dataclass
@@ -393,6 +472,7 @@ class Ingest:
         self.limits = limits
         self.publish = publish
         self.geofences = geofences or GeofenceWatcher()
+        self._sqlite = database.dialect == "sqlite"
 
     def ingest(
         self,
@@ -412,7 +492,7 @@ class Ingest:
         run_io = defer or (lambda work: work())
         now = self.clock.now()
         result = IngestResult()
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple] = []
         moved: list[Event] = []
         crossings: list = []
         unknown: list[str] = []
@@ -439,8 +519,9 @@ class Ingest:
         if crossings:
             pending.append(lambda: writes.store_geofence_events(self.database, crossings))
         result.events = moved
+        publish = self.publish
         for event in moved:
-            self.publish(event)
+            publish(event)
         if unknown:
             pending.append(lambda: writes.count_unknown_devices(self.database, unknown, now, source_ip))
         for work in pending:
@@ -448,64 +529,117 @@ class Ingest:
         return result
 
     def _apply(self, fixes, now, window, force_id, result, rows, moved, crossings, unknown, pending) -> None:
-        """Validate and apply each fix (the caller holds the index)."""
+        """Validate and apply each fix (the caller holds the index).
+
+        The hot path of ingest, written for speed: the usual fix (finite float
+        coordinates, the optional numbers in range, a time in the window) passes one
+        chain of comparisons; any other goes through ``validate``, which says what is
+        wrong. Trail rows are built here ready for the driver (``writes.POSITION_COLUMNS``)."""
+        fixes = fixes if isinstance(fixes, list) else list(fixes)
+        accepted_results = _accepted_results(len(fixes))
+        earliest, latest = window
         monotonic = now.timestamp()
+        registry = self.registry
+        known = registry.known()
+        units = self.index.units
+        move = self.index.move
+        check = self.geofences.check
+        sqlite = self._sqlite
+        received = writes.sqlite_time(now) if sqlite else now
+        items = result.items
+        add_item = items.append
+        add_row = rows.append
+        add_moved = moved.append
+        accepted = rejected = 0
         for n, fix in enumerate(fixes):
             if isinstance(fix, FixRejected):
-                result.rejected += 1
-                result.items.append(ItemResult(n, False, fix.code, fix.problem.field, fix.problem.message))
+                rejected += 1
+                add_item(ItemResult(n, False, fix.code, fix.problem.field, fix.problem.message))
                 continue
-            device = self.registry.get(fix.device_id, monotonic)
+            device = known.get(fix.device_id) or registry.get(fix.device_id, monotonic)
             if device is not None and force_id is not None and device.force_id != force_id:
                 device = None
             if device is None:
                 unknown.append(fix.device_id)
-                result.rejected += 1
-                result.items.append(
-                    ItemResult(n, False, "device.unknown", "id", f"device {fix.device_id!r} is not registered")
-                )
+                rejected += 1
+                add_item(ItemResult(n, False, "device.unknown", "id", f"device {fix.device_id!r} is not registered"))
                 continue
             if device.secret_hash and not (
                 fix.secret and hmac.compare_digest(secret_hash(fix.secret), device.secret_hash)
             ):
-                result.rejected += 1
-                result.items.append(ItemResult(n, False, "device.bad_secret", "key", "the device secret is wrong"))
+                rejected += 1
+                add_item(ItemResult(n, False, "device.bad_secret", "key", "the device secret is wrong"))
                 continue
-            try:
-                validate(fix, now, self.limits, window)
-            except FixRejected as rejected:
-                result.rejected += 1
-                result.items.append(
-                    ItemResult(n, False, rejected.code, rejected.problem.field, rejected.problem.message)
-                )
-                continue
-            rows.append(writes.position_row(device, fix, now))
-            if device.unit_id and self.index.move(
-                device.unit_id, fix.lat, fix.lon, fix.fix_at, fix.speed_mps, fix.bearing
+            lat, lon, at = fix.lat, fix.lon, fix.fix_at
+            speed, bearing, accuracy, battery = fix.speed_mps, fix.bearing, fix.accuracy_m, fix.battery
+            if not (
+                type(lat) is float
+                and type(lon) is float
+                and -90.0 <= lat <= 90.0
+                and -180.0 <= lon <= 180.0
+                and (lat or lon)
+                and earliest <= at <= latest
+                and (speed is None or 0 <= speed <= 150)
+                and (bearing is None or 0 <= bearing <= 360)
+                and (accuracy is None or 0 <= accuracy <= 100000)
+                and (battery is None or 0 <= battery <= 100)
             ):
-                state = self.index.units[device.unit_id]
-                moved.append(
+                try:
+                    validate(fix, now, self.limits, window)
+                except FixRejected as refused:
+                    rejected += 1
+                    add_item(ItemResult(n, False, refused.code, refused.problem.field, refused.problem.message))
+                    continue
+            at_text = fix.at_text
+            attributes = fix.attributes
+            add_row(
+                (
+                    device.force_id,
+                    device.device_id,
+                    device.unit_id,
+                    device.officer_id,
+                    (writes.sqlite_time_of_iso(at_text) if at_text else writes.sqlite_time(at)) if sqlite else at,
+                    received,
+                    lat,
+                    lon,
+                    speed,
+                    bearing,
+                    fix.altitude_m,
+                    accuracy,
+                    battery,
+                    fix.alarm,
+                    json.dumps(attributes) if attributes else None,
+                )
+            )
+            unit_id = device.unit_id
+            if unit_id and move(unit_id, lat, lon, at, speed, bearing):
+                state = units[unit_id]
+                add_moved(
                     Event(
                         "UnitMoved",
                         device.force_id,
                         {
-                            "unit_id": device.unit_id,
+                            "unit_id": unit_id,
                             "call_sign": state.call_sign,
-                            "lat": fix.lat,
-                            "lon": fix.lon,
-                            "at": fix.fix_at.isoformat(),
-                            "speed_mps": fix.speed_mps,
-                            "bearing": fix.bearing,
+                            "lat": lat,
+                            "lon": lon,
+                            "at": at_text or at.isoformat(),
+                            "speed_mps": speed,
+                            "bearing": bearing,
                             "status": state.status,
                         },
                     )
                 )
-                crossings.extend(self.geofences.check(device.unit_id, device.force_id, fix.lat, fix.lon, fix.fix_at))
+                crossed = check(unit_id, device.force_id, lat, lon, at)
+                if crossed:
+                    crossings.extend(crossed)
             if fix.alarm == "sos":
                 result.emergencies += 1
                 pending.append(lambda device=device, fix=fix: self.publish(self._emergency(device, fix)))
-            result.accepted += 1
-            result.items.append(ItemResult(n, True))
+            accepted += 1
+            add_item(accepted_results[n])
+        result.accepted += accepted
+        result.rejected += rejected
 
     def _emergency(self, device: DeviceInfo, fix: Fix) -> Event:
         from bluelamp.tracking import service
@@ -544,6 +678,7 @@ class TrailWriter:
         *,
         batch: int = 5000,
         interval: float = 0.2,
+        hold: float = 0.05,
         latest_every: float = 2.0,
         retention: timedelta | None = None,
         clock: Clock | None = None,
@@ -552,6 +687,7 @@ class TrailWriter:
         self.database = database
         self.batch = batch
         self.interval = interval
+        self.hold = hold
         self.retention = retention
         self.clock = clock or Clock()
         self.purge_every = purge_every
@@ -560,12 +696,12 @@ class TrailWriter:
         self._last_latest = time.monotonic()
         self._last_purge = 0.0
         self.purged = 0
-        self._queue: queue.SimpleQueue[list[dict[str, Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[list[tuple] | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
-        self._pending: list[dict[str, Any]] = []
+        self._pending: list[tuple] = []
         self.written = 0
 
-    def submit(self, rows: list[dict[str, Any]]) -> None:
+    def submit(self, rows: list[tuple]) -> None:
         if self._thread is None:
             self._pending.extend(rows)
         else:
@@ -592,11 +728,24 @@ class TrailWriter:
         self.flush()
 
     def _run(self) -> None:
+        # Rows are written in whole statements of ``size`` (writes.py: one many-row INSERT
+        # lets the ingest run while SQLite stores); the rest waits for the next round,
+        # unless it has waited ``hold`` seconds already or the writer is stopping. Under
+        # a heavy load the writer so writes one statement per transaction; under a light
+        # one, rows wait at most ``hold`` longer, then go in a few smaller statements.
+        try:
+            size = writes.rows_per_statement(self.database, self.batch) or 1
+        except Exception:  # the database is not reachable yet: write whatever arrives
+            log.exception("could not read the database's statement limits")
+            size = 1
+        held: list[tuple] = []
+        held_since = 0.0
         stopping = False
         while not stopping:
-            rows: list[dict[str, Any]] = []
+            rows, fresh = held, not held
+            wait = self.interval if fresh else max(0.0, held_since + self.hold - time.monotonic())
             try:
-                item = self._queue.get(timeout=self.interval)
+                item = self._queue.get(timeout=wait)
                 if item is None:
                     stopping = True
                 else:
@@ -609,8 +758,17 @@ class TrailWriter:
                     rows.extend(item)
             except queue.Empty:
                 pass
+            now = time.monotonic()
+            if rows and fresh:
+                held_since = now
+            held = []
+            if not stopping and now - held_since < self.hold and len(rows) % size:
+                whole = len(rows) - len(rows) % size
+                rows, held = rows[:whole], rows[whole:]
+                if rows:
+                    held_since = now
             writes.newest_per_unit(rows, self._latest)
-            due = stopping or time.monotonic() - self._last_latest >= self.latest_every
+            due = stopping or now - self._last_latest >= self.latest_every
             latest = self._latest if due else {}
             if rows or latest:
                 try:

@@ -1,19 +1,20 @@
-"""Batched writes for the hot ingest path, at SQLAlchemy Core level: one
-``executemany`` per batch, never a query per fix."""
+"""Batched writes for the hot ingest path, at SQLAlchemy Core level: a few statements
+per batch, never a query per fix."""
 
 from __future__ import annotations
 
-import json
+import sqlite3
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import delete, insert, select
 
 from bluelamp.tracking.model import Position, UnknownDevice
 
 if TYPE_CHECKING:
     from bluelamp.storage import Database
-    from bluelamp.tracking.ingest import DeviceInfo, Fix
 
 POSITION_COLUMNS = (
     "force_id",
@@ -32,28 +33,20 @@ POSITION_COLUMNS = (
     "alarm",
     "attributes",
 )
+# A trail row is a tuple in POSITION_COLUMNS order, ready for the driver (the ingest builds
+# them, ``Ingest._apply``): on SQLite the two times are already text (``sqlite_time``'s
+# form), on PostgreSQL they are aware datetimes; attributes are JSON text or None.
 _FIX_AT, _RECEIVED_AT, _UNIT_ID, _LAT, _LON, _SPEED, _BEARING, _ACCURACY, _BATTERY = 4, 5, 2, 6, 7, 8, 9, 11, 12
 
-
-def position_row(device: DeviceInfo, fix: Fix, received_at: datetime) -> tuple:
-    """A trail row as a tuple in POSITION_COLUMNS order (the driver takes it as it is)."""
-    return (
-        device.force_id,
-        device.device_id,
-        device.unit_id,
-        device.officer_id,
-        fix.fix_at,
-        received_at,
-        fix.lat,
-        fix.lon,
-        fix.speed_mps,
-        fix.bearing,
-        fix.altitude_m,
-        fix.accuracy_m,
-        fix.battery,
-        fix.alarm,
-        json.dumps(fix.attributes) if fix.attributes else None,
-    )
+# On SQLite one INSERT carries many rows (``VALUES (...), (...), ...``): the driver holds
+# Python's GIL only to bind them and lets go of it while SQLite stores them all, so the
+# ingest goes on parsing meanwhile. An ``executemany`` takes the GIL back after every
+# row and, whenever the ingest is busy, waits for it (up to the 5 ms switch interval):
+# the writer then stood still until the ingest paused. A statement is compiled once per
+# row count and kept by the driver, so batches are cut into few sizes: the largest
+# allowed, then powers of two (the trail writer sends whole largest ones when it can).
+SQLITE_ROWS_PER_STATEMENT = 5000
+_variable_limit: list[int] = []  # the SQLite library's bound-parameter limit, read once
 
 
 def sqlite_time(moment: datetime) -> str:
@@ -64,25 +57,68 @@ def sqlite_time(moment: datetime) -> str:
     return moment.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def sqlite_time_of_iso(iso: str) -> str:
+    """``sqlite_time`` of a time given as ``datetime.isoformat`` writes a UTC time
+    (``2026-11-28T14:30:00.123456+00:00`` or ``2026-11-28T14:30:00+00:00``), by slicing."""
+    if len(iso) == 32:
+        return iso[:10] + " " + iso[11:26]
+    return iso[:10] + " " + iso[11:19] + ".000000"
+
+
+def rows_per_statement(database: Database, wanted: int = SQLITE_ROWS_PER_STATEMENT) -> int:
+    """How many trail rows one INSERT carries: ``wanted``, or fewer if the SQLite library
+    allows fewer bound parameters; 0 on PostgreSQL (one executemany of any size)."""
+    if database.dialect != "sqlite":
+        return 0
+    with database.engine.connect() as connection:
+        return _rows_per_statement(connection, len(POSITION_COLUMNS), wanted)
+
+
+def _rows_per_statement(connection, columns: int, wanted: int = SQLITE_ROWS_PER_STATEMENT) -> int:
+    if not _variable_limit:
+        try:
+            limit = connection.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        except (AttributeError, sqlite3.Error):
+            limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
+        _variable_limit.append(limit)
+    return max(1, min(wanted, _variable_limit[0] // columns))
+
+
+def statement_sizes(count: int, largest: int) -> list[int]:
+    """``count`` rows as statement sizes: as many of ``largest`` as fit, then powers of two."""
+    sizes = [largest] * (count // largest)
+    rest = count % largest
+    bit = 1 << rest.bit_length()
+    while rest:
+        bit >>= 1
+        if rest & bit:
+            sizes.append(bit)
+            rest ^= bit
+    return sizes
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(rows: int) -> str:
+    marks = "(" + ", ".join("?" for _ in POSITION_COLUMNS) + ")"
+    return f"INSERT INTO tracking_position ({', '.join(POSITION_COLUMNS)}) VALUES " + ", ".join([marks] * rows)
+
+
 def insert_position_rows(connection, rows: list[tuple]) -> None:
-    """One driver-level executemany of trail rows: no per-value processing by SQLAlchemy."""
+    """Store trail rows: on SQLite a few many-row INSERTs, on PostgreSQL one driver-level
+    executemany; no per-value processing by SQLAlchemy either way."""
     if connection.dialect.name == "sqlite":
-        marks = ", ".join("?" for _ in POSITION_COLUMNS)
-        received: dict[datetime, str] = {}  # a batch shares one received time: format it once
-        rows = [
-            row[:4]
-            + (sqlite_time(row[4]), received.get(row[5]) or received.setdefault(row[5], sqlite_time(row[5])))
-            + row[6:]
-            for row in rows
-        ]
-    else:
-        marks = ", ".join("%s" for _ in POSITION_COLUMNS)
-    sql = f"INSERT INTO tracking_position ({', '.join(POSITION_COLUMNS)}) VALUES ({marks})"
-    connection.exec_driver_sql(sql, rows)
+        start = 0
+        for size in statement_sizes(len(rows), _rows_per_statement(connection, len(POSITION_COLUMNS))):
+            connection.exec_driver_sql(_insert_sql(size), tuple(chain.from_iterable(rows[start : start + size])))
+            start += size
+        return
+    marks = ", ".join("%s" for _ in POSITION_COLUMNS)
+    connection.exec_driver_sql(f"INSERT INTO tracking_position ({', '.join(POSITION_COLUMNS)}) VALUES ({marks})", rows)
 
 
 def newest_per_unit(rows: list[tuple], newest: dict[str, tuple] | None = None) -> dict[str, tuple]:
-    """Each unit's newest row among ``rows`` (merged into ``newest`` when given)."""
+    """Each unit's newest row among ``rows`` (merged into ``newest`` when given). Times
+    compare alike as datetimes and as SQLite's fixed-width text."""
     newest = {} if newest is None else newest
     for row in rows:
         unit_id = row[_UNIT_ID]
@@ -108,22 +144,42 @@ def store_positions(database: Database, rows: list[tuple], latest: dict[str, tup
             update_latest(connection, list(latest.values()))
 
 
+@lru_cache(maxsize=32)
+def _update_latest_sql(rows: int) -> str:
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * rows)
+    return (
+        f"WITH v(id, fix_at, lat, lon, speed, bearing, accuracy, battery) AS (VALUES {values}) "
+        "UPDATE tracking_unit SET last_fix_at = v.fix_at, last_lat = v.lat, last_lon = v.lon, "
+        "last_speed_mps = v.speed, last_bearing = v.bearing, last_accuracy_m = v.accuracy, last_battery = v.battery "
+        "FROM v WHERE tracking_unit.id = v.id "
+        "AND (tracking_unit.last_fix_at IS NULL OR tracking_unit.last_fix_at < v.fix_at)"
+    )
+
+
 def update_latest(connection, rows: list[tuple]) -> None:
-    """Each unit's newest fix onto its row, unless the row already holds a newer one
-    (one driver-level executemany)."""
-    sqlite = connection.dialect.name == "sqlite"
-    mark = "?" if sqlite else "%s"
+    """Each unit's newest fix onto its row, unless the row already holds a newer one: on
+    SQLite a few many-row ``UPDATE ... FROM (VALUES ...)``, on PostgreSQL one executemany."""
+    if connection.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):
+        params = [
+            (r[_UNIT_ID], r[_FIX_AT], r[_LAT], r[_LON], r[_SPEED], r[_BEARING], r[_ACCURACY], r[_BATTERY]) for r in rows
+        ]
+        start = 0
+        for size in statement_sizes(len(params), _rows_per_statement(connection, 8)):
+            connection.exec_driver_sql(
+                _update_latest_sql(size), tuple(chain.from_iterable(params[start : start + size]))
+            )
+            start += size
+        return
+    mark = "?" if connection.dialect.name == "sqlite" else "%s"
     sql = (
         f"UPDATE tracking_unit SET last_fix_at = {mark}, last_lat = {mark}, last_lon = {mark}, "
         f"last_speed_mps = {mark}, last_bearing = {mark}, last_accuracy_m = {mark}, last_battery = {mark} "
         f"WHERE id = {mark} AND (last_fix_at IS NULL OR last_fix_at < {mark})"
     )
-    params = []
-    for r in rows:
-        fix_at = sqlite_time(r[_FIX_AT]) if sqlite else r[_FIX_AT]
-        params.append(
-            (fix_at, r[_LAT], r[_LON], r[_SPEED], r[_BEARING], r[_ACCURACY], r[_BATTERY], r[_UNIT_ID], fix_at)
-        )
+    params = [
+        (r[_FIX_AT], r[_LAT], r[_LON], r[_SPEED], r[_BEARING], r[_ACCURACY], r[_BATTERY], r[_UNIT_ID], r[_FIX_AT])
+        for r in rows
+    ]
     connection.exec_driver_sql(sql, params)
 
 
@@ -147,17 +203,18 @@ def count_unknown_devices(database: Database, device_ids: list[str], now: dateti
 
 
 def delete_positions_before(database: Database, cutoff: datetime, batch: int = 50000) -> int:
-    """Remove trail positions older than the retention period, in batches; returns how many."""
-    from sqlalchemy import delete
-
+    """Remove trail positions older than the retention period, in batches (one statement
+    each, the ids chosen by a subquery: no list of ids past SQLite's parameter limit);
+    returns how many."""
     total = 0
     while True:
+        table = Position.__table__
+        oldest = select(table.c.id).where(table.c.fix_at < cutoff).limit(batch)
         with database.unit_of_work() as session:
-            ids = list(session.scalars(select(Position.id).where(Position.fix_at < cutoff).limit(batch)))
-            if not ids:
-                return total
-            session.execute(delete(Position).where(and_(Position.id.in_(ids))))
-            total += len(ids)
+            removed = session.connection().execute(delete(table).where(table.c.id.in_(oldest))).rowcount
+        total += removed
+        if removed < batch:
+            return total
 
 
 def store_geofence_events(database: Database, crossings: list) -> None:

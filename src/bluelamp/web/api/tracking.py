@@ -3,6 +3,7 @@ nearest units, trail replay, emergencies."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -132,17 +133,33 @@ async def positions(request: Request, caller: Caller = Depends(allow(Action.POSI
     if deferred:
         await run_in_threadpool(lambda: [work() for work in deferred])
     # The reply of BatchOut's shape, serialised directly: a thousand per-item pydantic
-    # models cost more than storing the positions (docs/benchmarks.md, "Tracking").
-    results = [
-        {"index": i.index, "ok": True, "code": None, "field": None, "message": None}
-        if i.ok
-        else {"index": i.index, "ok": False, "code": i.code, "field": i.field, "message": i.message}
-        for i in result.items
-    ]
-    return Response(
-        orjson.dumps({"accepted": result.accepted, "rejected": result.rejected, "results": results}),
-        media_type="application/json",
+    # models cost more than storing the positions (docs/benchmarks.md, "Tracking"). An
+    # accepted item's JSON depends only on its index: made once, then joined.
+    accepted = _accepted_json(len(result.items))
+    results = b",".join(
+        [
+            accepted[i.index]
+            if i.ok
+            else orjson.dumps({"index": i.index, "ok": False, "code": i.code, "field": i.field, "message": i.message})
+            for i in result.items
+        ]
     )
+    head = orjson.dumps({"accepted": result.accepted, "rejected": result.rejected})[:-1]
+    return Response(head + b',"results":[' + results + b"]}", media_type="application/json")
+
+
+_ACCEPTED_JSON: list[bytes] = []  # {"index": n, "ok": true, ...} for n = 0, 1, ...
+_ACCEPTED_JSON_LOCK = threading.Lock()
+
+
+def _accepted_json(count: int) -> list[bytes]:
+    if len(_ACCEPTED_JSON) < count:
+        with _ACCEPTED_JSON_LOCK:
+            for n in range(len(_ACCEPTED_JSON), count):
+                _ACCEPTED_JSON.append(
+                    orjson.dumps({"index": n, "ok": True, "code": None, "field": None, "message": None})
+                )
+    return _ACCEPTED_JSON
 
 
 # ---------------------------------------------------------------- units
