@@ -68,17 +68,23 @@ def test_force_add_and_list(settings, monkeypatch, capsys, db):
     assert capsys.readouterr().err.strip() == "error: force 'west-yorkshire' already exists"
 
 
+_MIGRATED: dict[str, str] = {}  # the URL of an empty database at the newest schema, migrated once per pass
+
+
 def fresh_migrated_url(settings) -> str:
-    # Each CLI test gets its own database so that committed rows do not leak between tests.
+    # Each CLI test gets its own database so that committed rows do not leak between tests:
+    # a copy of one migrated once (running every migration again took seconds a test).
     from bluelamp.storage import Database, migrate
     from tests.conftest import DatabaseFactory
 
     factory = DatabaseFactory(__import__("pathlib").Path(__import__("tempfile").mkdtemp()))
-    url = factory.new_url("cli")
-    database = Database.from_url(url)
-    migrate.upgrade(database)
-    database.dispose()
-    return url
+    if "template" not in _MIGRATED:
+        url = factory.new_url("cli_template")
+        database = Database.from_url(url)
+        migrate.upgrade(database)
+        database.dispose()
+        _MIGRATED["template"] = url
+    return factory.copy_url(_MIGRATED["template"], "cli")
 
 
 def test_unknown_commands_and_missing_arguments_are_one_line_errors():
@@ -184,13 +190,14 @@ def test_settings_command_shows_every_setting_with_secrets_masked():
 
 
 @pytest.mark.sqlite_only
-def test_demo_seeds_the_demo_force_and_keeps_data_when_run_again(tmp_path):
-    env = {"BLUELAMP_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}"}
-    first = run_cli("demo", "--no-serve", env=env)
-    assert first.returncode == 0, first.stderr
-    assert "created force staffordshire" in first.stdout
+def test_demo_seeds_the_demo_force_and_keeps_data_when_run_again(database_factory, demo_command):
+    # The first run on an empty database is conftest's, once per pass and in the tests'
+    # process (seeding everything takes a minute); the runs here are real processes on a copy.
+    assert "created force staffordshire" in demo_command.output
+    env = {"BLUELAMP_DATABASE_URL": database_factory.copy_url(demo_command.url, "demo_cli")}
     assert run_cli("force", "add", "cheshire", "Cheshire Constabulary", env=env).returncode == 0
     second = run_cli("demo", "--no-serve", env=env)
+    assert second.returncode == 0, second.stderr
     assert "kept force staffordshire" in second.stdout
     listing = run_cli("force", "list", env=env).stdout
     assert "Cheshire Constabulary" in listing and "Staffordshire Police" in listing

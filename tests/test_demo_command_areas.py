@@ -12,9 +12,8 @@ from bluelamp.command.targets import area_kind, in_force_area, target_minutes
 from bluelamp.sim.demo import STAFFORDSHIRE, seed_demo
 
 
-def test_the_demo_force_has_urban_towns_rural_countryside_and_an_outline(db):
-    with db.unit_of_work() as session:
-        seed_demo(session, Clock())
+def test_the_demo_force_has_urban_towns_rural_countryside_and_an_outline(demo_force):
+    db = demo_force  # seed_demo on an empty database (a copy of the one seeded once per pass)
     with db.read() as session:
         force = force_settings(session.get(Force, STAFFORDSHIRE.id))
     command = command_settings(force.command)
@@ -28,9 +27,9 @@ def test_the_demo_force_has_urban_towns_rural_countryside_and_an_outline(db):
     assert target_minutes(force, "1", area_kind(command, *countryside)) == 20
 
 
-def test_seeding_again_keeps_a_force_admins_changes(db):
+def test_seeding_again_keeps_a_force_admins_changes(demo_force):
+    db = demo_force  # seeded once already
     with db.unit_of_work() as session:
-        seed_demo(session, Clock())
         force = session.get(Force, STAFFORDSHIRE.id)
         force.settings = {**force.settings, "command": {"recommend_count": 3}}
     with db.unit_of_work() as session:

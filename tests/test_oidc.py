@@ -47,7 +47,7 @@ def oidc_settings(settings, provider) -> Settings:
 
 
 def bluelamp(settings: Settings, db, clock) -> TestClient:
-    app = create_app(settings, database=db, clock=clock)
+    app = create_app(settings, database=db, clock=clock, background_writer=False)
     return TestClient(app, base_url="https://testserver", raise_server_exceptions=False, follow_redirects=False)
 
 

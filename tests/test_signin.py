@@ -619,3 +619,12 @@ def test_only_a_hash_of_the_session_token_is_stored(client, db):
         attempts = session.scalars(select(SignInAttempt).where(SignInAttempt.username == user.username)).all()
     assert stored.id == token_hash(token) != token
     assert [a.succeeded for a in attempts] == [True]
+
+
+def test_passwords_are_stored_as_argon2id_at_rfc_9106_low_memory_parameters(cheap_password_hashes):
+    # The tests' own process hashes at argon2-cffi's cheapest parameters (tests/conftest.py);
+    # Bluelamp's own hasher (this fixture's value), and so every real account, uses these.
+    production = cheap_password_hashes
+    stored = production.hash(PASSWORD)
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert production.verify(stored, PASSWORD)

@@ -106,7 +106,7 @@ def test_security_headers_are_on_every_response(client, path):
 
 def test_the_tile_server_is_allowed_for_images_only_when_configured(settings, db):
     configured = settings.model_copy(update={"tile_url": "https://{s}.tiles.example.org/{z}/{x}/{y}.png"})
-    with TestClient(create_app(configured, database=db)) as client:
+    with TestClient(create_app(configured, database=db, background_writer=False)) as client:
         csp = client.get("/healthz").headers["content-security-policy"]
     assert "img-src 'self' data: blob: https://*.tiles.example.org" in csp
 
