@@ -696,7 +696,8 @@ class TrailWriter:
         self._last_latest = time.monotonic()
         self._last_purge = 0.0
         self.purged = 0
-        self._queue: queue.SimpleQueue[list[tuple] | None] = queue.SimpleQueue()
+        # Rows; None: stop; an Event: write everything now, then set it (``flush``).
+        self._queue: queue.SimpleQueue[list[tuple] | threading.Event | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._pending: list[tuple] = []
         self.written = 0
@@ -708,7 +709,13 @@ class TrailWriter:
             self._queue.put(rows)
 
     def flush(self) -> int:
-        """Write what is pending (when no thread runs); returns the count written."""
+        """Write what is pending; returns the count written. With the thread running, ask
+        it to write everything it holds now and wait until it has (returns 0)."""
+        if self._thread is not None:
+            done = threading.Event()
+            self._queue.put(done)
+            done.wait(timeout=30)
+            return 0
         rows, self._pending = self._pending, []
         if rows:
             writes.store_positions(self.database, rows)
@@ -741,6 +748,7 @@ class TrailWriter:
         held: list[tuple] = []
         held_since = 0.0
         stopping = False
+        flushes: list[threading.Event] = []
         while not stopping:
             rows, fresh = held, not held
             wait = self.interval if fresh else max(0.0, held_since + self.hold - time.monotonic())
@@ -748,6 +756,8 @@ class TrailWriter:
                 item = self._queue.get(timeout=wait)
                 if item is None:
                     stopping = True
+                elif isinstance(item, threading.Event):
+                    flushes.append(item)
                 else:
                     rows.extend(item)
                 while len(rows) < self.batch:
@@ -755,6 +765,9 @@ class TrailWriter:
                     if item is None:
                         stopping = True
                         break
+                    if isinstance(item, threading.Event):
+                        flushes.append(item)
+                        continue
                     rows.extend(item)
             except queue.Empty:
                 pass
@@ -762,13 +775,14 @@ class TrailWriter:
             if rows and fresh:
                 held_since = now
             held = []
-            if not stopping and now - held_since < self.hold and len(rows) % size:
+            urgent = stopping or bool(flushes)
+            if not urgent and now - held_since < self.hold and len(rows) % size:
                 whole = len(rows) - len(rows) % size
                 rows, held = rows[:whole], rows[whole:]
                 if rows:
                     held_since = now
             writes.newest_per_unit(rows, self._latest)
-            due = stopping or now - self._last_latest >= self.latest_every
+            due = urgent or now - self._last_latest >= self.latest_every
             latest = self._latest if due else {}
             if rows or latest:
                 try:
@@ -778,6 +792,9 @@ class TrailWriter:
                     log.exception("could not store %d trail positions", len(rows))
                 if due:
                     self._latest, self._last_latest = {}, time.monotonic()
+            for done in flushes:
+                done.set()
+            flushes.clear()
             self.purge_if_due()
 
     def purge_if_due(self) -> int:

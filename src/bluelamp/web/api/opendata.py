@@ -274,7 +274,7 @@ async def stops_street(request: Request, db: Db) -> Response:
 
 @router.get("/api/stops-at-location", summary="Stops and searches at one map point")
 async def stops_at_location(request: Request, db: Db) -> Response:
-    """``location_id``; ``date``. An unknown location answers ``[]``, as data.police.uk."""
+    """``location_id``; ``date``. An unknown location answers an empty list, as data.police.uk."""
     params = await _params(request)
     answer = Answer(request, params, "stops-at-location")
     if "location_id" not in params:
@@ -291,13 +291,13 @@ async def stops_at_location(request: Request, db: Db) -> Response:
 
 @router.get("/api/stops-no-location", summary="A force's stops and searches that have no location")
 async def stops_no_location(request: Request, db: Db) -> Response:
-    """``force``, ``date``. An unknown force has none (``[]``)."""
+    """``force``, ``date``. An unknown force has none (an empty list)."""
     return await _force_stops(request, db, located=False, stem="stops-no-location")
 
 
 @router.get("/api/stops-force", summary="All of a force's stops and searches in a month")
 async def stops_force(request: Request, db: Db) -> Response:
-    """``force``, ``date``: located or not. An unknown force answers ``[]``, as data.police.uk."""
+    """``force``, ``date``: located or not. An unknown force answers an empty list, as data.police.uk."""
     return await _force_stops(request, db, located=None, stem="stops-force")
 
 
