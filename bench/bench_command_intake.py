@@ -8,15 +8,12 @@ A whole day at 50x takes 29 minutes, so the run replays the day's busiest hours 
 
 from __future__ import annotations
 
-import json
+import asyncio
 import os
 import random
 import subprocess
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 
 from harness import PYTHON, Section, percentile
@@ -24,6 +21,7 @@ from sqlalchemy import func, select
 
 from bluelamp.command.config import DEFAULT_CATEGORIES
 from bluelamp.command.model import Incident
+from bluelamp.sim import loadtest
 from bluelamp.sim.demo import STATIONS
 from bluelamp.storage import Database
 
@@ -110,57 +108,40 @@ def busiest_window(calls: list[Call], hours: int) -> list[Call]:
     return [c for c in calls if best_start * 3600 <= c.at_seconds < (best_start + hours) * 3600]
 
 
-def post(base: str, token: str, body: dict, key: str) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        base + "/api/v1/incidents",
-        data=json.dumps(body).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}", "Idempotency-Key": key},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"{}")
-
-
 def replay(base: str, token: str, calls: list[Call], speed: float) -> tuple[Outcome, float]:
-    """Send each call at its time ÷ speed from CLIENTS threads; returns the outcome and seconds taken."""
+    """Send each call at its time ÷ speed from CLIENTS concurrent clients (the load harness's
+    engine, bluelamp.sim.loadtest); returns the outcome and seconds taken."""
+    return asyncio.run(_replay(base, token, calls, speed))
+
+
+async def _replay(base: str, token: str, calls: list[Call], speed: float) -> tuple[Outcome, float]:
     outcome = Outcome()
-    lock = threading.Lock()
-    queue = list(reversed(calls))
     origin = calls[0].at_seconds if calls else 0
     start = time.perf_counter()
+    # A new connection for each request, as the threads with urllib that this replaced.
+    async with loadtest.Client(base, token, connections=CLIENTS, keep_alive=False) as http:
 
-    def handler() -> None:
-        while True:
-            with lock:
-                if not queue:
-                    return
-                call = queue.pop()
-            delay = (call.at_seconds - origin) / speed - (time.perf_counter() - start)
-            if delay > 0:
-                time.sleep(delay)
+        async def handle(call: Call) -> None:
             for attempt in range(2 if call.resend else 1):
-                began = time.perf_counter()
-                status, body = post(base, token, call.body, call.key)
-                took = (time.perf_counter() - began) * 1000
-                with lock:
-                    if status not in (200, 201):
-                        outcome.errors.append(f"{status} {body.get('code')} {body.get('detail')}")
-                        continue
-                    if attempt == 0:
-                        outcome.latencies_ms.append(took)
-                    incident_id = body["incident"]["id"]
-                    seen = outcome.incident_of_key.setdefault(call.key, incident_id)
-                    if seen != incident_id:
-                        outcome.conflicts.append(call.key)
+                answer = await http.request(
+                    "create incident",
+                    "POST",
+                    "/api/v1/incidents",
+                    json_body=call.body,
+                    headers={"Idempotency-Key": call.key},
+                )
+                body = answer.json() if isinstance(answer.json(), dict) else {}
+                if answer.status not in (200, 201):
+                    outcome.errors.append(f"{answer.status or answer.error} {body.get('code')} {body.get('detail')}")
+                    continue
+                if attempt == 0:
+                    outcome.latencies_ms.append(answer.ms)
+                incident_id = body["incident"]["id"]
+                seen = outcome.incident_of_key.setdefault(call.key, incident_id)
+                if seen != incident_id:
+                    outcome.conflicts.append(call.key)
 
-    threads = [threading.Thread(target=handler) for _ in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        await loadtest.paced(calls, CLIENTS, lambda call: (call.at_seconds - origin) / speed, handle)
     return outcome, time.perf_counter() - start
 
 
@@ -208,7 +189,9 @@ def run(quick: bool = False) -> Section:
         command="make bench (bench/bench_command_intake.py)",
         notes=f"{CALLS_PER_DAY:,} calls in 24 h on an hour-of-day curve (Staffordshire's busiest day), the busiest "
         f"{hours} h replayed at 50x, then the whole day at {surge:,}x; {CLIENTS} concurrent clients, "
-        f"{RETRY_SHARE:.0%} of calls sent twice with the same Idempotency-Key; SQLite, 1 worker, the demo force",
+        f"{RETRY_SHARE:.0%} of calls sent twice with the same Idempotency-Key; SQLite, 1 worker, the demo force; "
+        "clients: the load harness's engine (bluelamp.sim.loadtest: asyncio + httpx in one process, a new "
+        "connection per request)",
     )
     calls = busiest_day()
     with tempfile.TemporaryDirectory(prefix="bluelamp-bench-intake-") as folder:

@@ -188,7 +188,9 @@ def _run(scenario: str, options: engine.Options, console: Console) -> engine.Rep
 
 
 def _ms(value: float | None) -> str:
-    return "" if value is None else f"{value:,.1f}"
+    if value is None:
+        return ""
+    return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
 
 
 def _progress(scenario: str, options: engine.Options, recorder: engine.Recorder) -> Group:
@@ -223,7 +225,13 @@ def _progress(scenario: str, options: engine.Options, recorder: engine.Recorder)
 
 def _print(console: Console, report: engine.Report) -> None:
     plain = {"markup": False, "highlight": False}
-    table = Table(box=box.SIMPLE_HEAD, caption="latencies in milliseconds", caption_justify="left")
+    table = Table(
+        box=box.SIMPLE_HEAD,
+        caption="latencies in milliseconds",
+        caption_justify="left",
+        pad_edge=False,
+        collapse_padding=True,
+    )
     table.add_column("operation", no_wrap=True)
     for heading in ("count", "errors", "per s", "p50", "p90", "p99", "max"):
         table.add_column(heading, justify="right", no_wrap=True)
@@ -233,7 +241,7 @@ def _print(console: Console, report: engine.Report) -> None:
             name,
             f"{op['count']:,}",
             f"{op['count'] - op['ok']:,}",
-            f"{op['per_second']:,.1f}",
+            _ms(op["per_second"]),
             _ms(op["p50_ms"]),
             _ms(op["p90_ms"]),
             _ms(op["p99_ms"]),
