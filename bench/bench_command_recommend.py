@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-from harness import PYTHON, Section, free_port, percentile, record, wait_for
+from harness import PYTHON, Section, free_port, percentile, record, server_log, wait_for
 
 from bluelamp.clock import Clock
 from bluelamp.command.recommend import recommend_for_point
@@ -211,7 +211,7 @@ def serve(url: str) -> tuple[subprocess.Popen, str]:
         [PYTHON, "-m", "bluelamp", "serve", "--port", str(port), "--workers", "1"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=server_log(),
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/livez", process, timeout=120)

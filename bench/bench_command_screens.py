@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from harness import PYTHON, Section, demo_server, free_port, percentile, record, wait_for
+from harness import PYTHON, Section, demo_server, free_port, percentile, record, server_log, wait_for
 
 HERE = Path(__file__).resolve().parent
 TITLE = "Control room: new incident to 50 WebSocket screens"
@@ -103,7 +103,7 @@ def run_baseline(samples: int) -> tuple[list[float], list[float], int]:
     server = subprocess.Popen(
         [PYTHON, str(HERE / "bench_live_feed.py"), "--baseline-server", str(port)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=server_log(),
     )
     try:
         base = f"http://127.0.0.1:{port}"

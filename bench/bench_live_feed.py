@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from harness import PYTHON, Section, demo_server, free_port, percentile, record, wait_for
+from harness import PYTHON, Section, demo_server, free_port, percentile, record, server_log, wait_for
 
 TITLE = "Live feed: fix received to 200 WebSocket clients"
 CLIENTS = 200
@@ -131,7 +131,7 @@ def get(url: str) -> None:
 def run_baseline(samples: int) -> tuple[list[float], int]:
     port = free_port()
     server = subprocess.Popen(
-        [PYTHON, __file__, "--baseline-server", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [PYTHON, __file__, "--baseline-server", str(port)], stdout=subprocess.DEVNULL, stderr=server_log()
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/livez", server)

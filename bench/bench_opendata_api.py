@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from harness import PYTHON, Section, WrkResult, free_port, percentile, record, wait_for, wrk
+from harness import PYTHON, Section, WrkResult, free_port, percentile, record, server_log, wait_for, wrk
 
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock
@@ -91,7 +91,7 @@ def serve(url: str, workers: int) -> tuple[subprocess.Popen, str]:
         [PYTHON, "-m", "bluelamp", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=server_log(),
     )
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/livez", process, timeout=120)

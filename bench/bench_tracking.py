@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
-from harness import PYTHON, Section, free_port, percentile, record, wait_for, wrk
+from harness import PYTHON, Section, free_port, percentile, record, server_log, wait_for, wrk
 from sqlalchemy import func, insert, select
 
 from bluelamp.access import service as access_service
@@ -210,12 +210,14 @@ def bench_service_ingest(database: Database, batches: list[bytes]) -> float:
 def serve(url: str, workers: int = 1) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "BLUELAMP_DATABASE_URL": url, "BLUELAMP_LOG_LEVEL": "warning"}
+    log = server_log()
     process = subprocess.Popen(
         [PYTHON, "-m", "bluelamp", "serve", "--port", str(port), "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
+    process.log = log
     base = f"http://127.0.0.1:{port}"
     wait_for(base + "/livez", process, timeout=120)
     return process, base

@@ -140,12 +140,14 @@ def demo_server(workers: int = 1, database_url: str | None = None):
         env = {**os.environ, "BLUELAMP_DATABASE_URL": url, "BLUELAMP_LOG_LEVEL": "warning"}
         subprocess.run([PYTHON, "-m", "bluelamp", "demo", "--no-serve"], env=env, check=True, capture_output=True)
         port = free_port()
+        log = server_log()
         server = subprocess.Popen(
             [PYTHON, "-m", "bluelamp", "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
         )
+        server.log = log
         base = f"http://127.0.0.1:{port}"
         try:
             wait_for(base + "/livez", server)
@@ -158,19 +160,32 @@ def demo_server(workers: int = 1, database_url: str | None = None):
                 server.kill()
 
 
+def server_log():
+    """Where a bench server writes its log: a file, never a pipe (nothing reads a pipe while
+    the bench runs, and a server whose pipe fills blocks for good inside its logging)."""
+    return tempfile.TemporaryFile(prefix="bluelamp-bench-server-")
+
+
 def wait_for(url: str, process: subprocess.Popen, timeout: float = 30) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited: {process.stderr.read().decode()[-500:]}")
+            raise RuntimeError(f"server exited: {_tail(getattr(process, 'log', None))}")
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"server did not answer {url}")
+
+
+def _tail(log) -> str:
+    if log is None:
+        return "(no log)"
+    log.seek(0)
+    return log.read().decode(errors="replace")[-500:]
 
 
 @dataclass
