@@ -7,7 +7,6 @@ demo force the browser tests share."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import secrets
 
@@ -41,7 +40,7 @@ def test_a_short_surge_opens_every_call_due_and_reports_what_the_server_stored(l
     )
     due = loadtest.day_window(loadtest.record_day(7), loadtest.BUSIEST_HOUR, 2 * 100)
 
-    report = asyncio.run(loadtest.run("surge", options))
+    report = loadtest.run_sync(loadtest.run("surge", options))
 
     ops = report.operations
     assert len(due) > 5
@@ -82,7 +81,7 @@ def test_a_bad_token_is_counted_as_401s_and_the_command_says_so_in_one_line(live
 def test_screens_refused_by_the_live_feed_are_counted_not_raised(live_server):
     options = loadtest.Options(live_server.url, "not-a-token", clients=3, duration=0.3)
 
-    report = asyncio.run(loadtest.run("live", options))
+    report = loadtest.run_sync(loadtest.run("live", options))
 
     assert report.operations["screen connect"]["errors"] == {"401 access.token_invalid": 3}
     assert report.facts["screens_connected"] == 0
@@ -105,7 +104,7 @@ def test_screens_on_the_live_feed_receive_every_fix_streamed_through_the_ingest(
         live_server.url, token, clients=3, duration=1.5, rate=8, devices=[*devices, "no-such-tracker"], senders=2
     )
 
-    report = asyncio.run(loadtest.run("live", options))
+    report = loadtest.run_sync(loadtest.run("live", options))
 
     facts = report.facts
     assert facts["trackers"] == 3
@@ -125,7 +124,7 @@ def test_screens_on_the_live_feed_receive_every_fix_streamed_through_the_ingest(
 def test_the_url_scenario_sends_the_requests_its_rate_asks_for(live_server):
     options = loadtest.Options(live_server.url, clients=3, duration=1, rate=20, url="/livez")
 
-    report = asyncio.run(loadtest.run("url", options))
+    report = loadtest.run_sync(loadtest.run("url", options))
 
     op = report.operations["GET /livez"]
     assert op["count"] == op["ok"] == 20

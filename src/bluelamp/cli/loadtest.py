@@ -4,7 +4,6 @@ WebSockets and report latency percentiles, errors and throughput (the engine is
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from contextlib import contextmanager
@@ -178,13 +177,13 @@ def _run(scenario: str, options: engine.Options, console: Console) -> engine.Rep
     from bluelamp.sim import loadtest as engine
 
     if not console.is_terminal:
-        return asyncio.run(engine.run(scenario, options))
+        return engine.run_sync(engine.run(scenario, options))
     with Live(console=console, auto_refresh=False, transient=True) as live:
 
         def tick(recorder: engine.Recorder) -> None:
             live.update(_progress(scenario, options, recorder), refresh=True)
 
-        return asyncio.run(engine.run(scenario, options, on_tick=tick))
+        return engine.run_sync(engine.run(scenario, options, on_tick=tick))
 
 
 def _ms(value: float | None) -> str:

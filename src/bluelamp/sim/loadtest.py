@@ -23,6 +23,7 @@ harness rounds that up to twice the average, 3,300 calls, so the surge errs heav
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import math
@@ -909,3 +910,15 @@ async def replay_url(options: Options, recorder: Recorder) -> list[str]:
 
             await asyncio.gather(*(loop() for _ in range(clients)))
     return []
+
+
+def run_sync(coroutine):
+    """Run a coroutine to its end from synchronous code, as ``asyncio.run`` does, also in a
+    thread whose event loop is already running (a program that embeds Playwright's or
+    another sync API): then it runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="loadtest") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
