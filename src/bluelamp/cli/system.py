@@ -49,6 +49,13 @@ def demo(
     speed: Annotated[
         float, typer.Option(help="The simulator's speed: simulated seconds per real second", min=0.1, max=3600)
     ] = 10.0,
+    auto_dispatch: Annotated[
+        bool,
+        typer.Option(
+            "--auto-dispatch/--no-auto-dispatch",
+            help="The simulator sends the recommended units itself, or leaves every call to you in the control room",
+        ),
+    ] = True,
 ) -> None:
     """Set up the demo forces (migrating the database first), then serve, with the simulator running."""
     from bluelamp.sim.demo import seed_demo, seed_second_force
@@ -108,6 +115,7 @@ def demo(
             simulator = subprocess.Popen(
                 [sys.executable, "-m", "bluelamp", "simulate", "--url", f"http://{local}:{settings.port}"]
                 + ["--speed", f"{speed:g}", "--wait", "120", "--plain", "--every", "60"]
+                + ([] if auto_dispatch else ["--no-auto-dispatch"])
             )
             cli.console.print(
                 f"The simulator starts once the server answers: calls arrive and units move at ×{speed:g} "
