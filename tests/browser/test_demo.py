@@ -40,7 +40,7 @@ def demo(tmp_path):
             if httpx.get(url + "/livez", timeout=1).status_code == 200:
                 break
         except httpx.HTTPError:
-            pass
+            pass  # not listening yet: seeding takes a while
         time.sleep(0.5)
     else:
         pytest.fail("bluelamp demo did not answer within 5 minutes")

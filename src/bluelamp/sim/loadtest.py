@@ -804,7 +804,7 @@ async def live(options: Options, recorder: Recorder) -> list[str]:
                         screen.delivered[tracker.device] += 1
                         screen.last_seq[tracker.device] = max(seq, screen.last_seq.get(tracker.device, -1))
             except ConnectionClosed:
-                pass
+                pass  # the server closed this screen: its missed fixes are counted from last_seq
             finally:
                 sockets.discard(socket)
                 screen.open = False
