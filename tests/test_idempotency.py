@@ -4,6 +4,9 @@ request is refused; an answer is remembered only with the change it answered."""
 
 from __future__ import annotations
 
+import secrets
+import threading
+
 import pytest
 
 from bluelamp.access.policy import Actor
@@ -61,3 +64,47 @@ def test_an_answer_is_forgotten_when_its_change_rolls_back(db):
         raise RuntimeError("the change failed after the answer was written")
     with db.unit_of_work() as session:
         assert idempotency.earlier_answer(session, officer, "k-3", "POST", "/api/v1/x") is None
+
+
+def test_a_resend_while_the_first_try_is_being_applied_waits_and_gets_its_answer(migrated_database):
+    """A phone that loses its answer resends at once: the second request must wait for the
+    first, then replay its answer (not apply the change again, nor fail on the key)."""
+    db = migrated_database
+    officer, clock = actor_for(db, f"pc-{secrets.token_hex(4)}"), FixedClock()
+    first_looked, first_may_finish = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def first() -> None:
+        with db.unit_of_work() as session:
+            assert idempotency.earlier_answer(session, officer, "resent", "POST", "/api/v1/x") is None
+            first_looked.set()
+            first_may_finish.wait(10)
+            idempotency.keep_answer(session, officer, "resent", "POST", "/api/v1/x", 201, {"id": "n1"}, clock)
+
+    def second() -> None:
+        with db.unit_of_work() as session:
+            earlier = idempotency.earlier_answer(session, officer, "resent", "POST", "/api/v1/x")
+            seen["answer"] = earlier
+            if earlier is None:  # as a route does: apply the change and keep its answer
+                idempotency.keep_answer(session, officer, "resent", "POST", "/api/v1/x", 201, {"id": "n2"}, clock)
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert first_looked.wait(10)
+    two = threading.Thread(target=_record_error, args=(second, seen))
+    two.start()
+    two.join(0.5)
+    assert two.is_alive(), "the resend went ahead while the first try was still open"
+    first_may_finish.set()
+    one.join(10)
+    two.join(10)
+    assert seen.get("error") is None
+    answer = seen["answer"]
+    assert answer is not None and (answer.status_code, answer.body) == (201, {"id": "n1"})
+
+
+def _record_error(fn, seen: dict) -> None:
+    try:
+        fn()
+    except Exception as error:  # noqa: BLE001 - reported by the test's assertion
+        seen["error"] = error

@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 import secrets
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -186,6 +187,27 @@ def test_a_second_screen_sees_a_new_incident_appear_without_reloading(page, live
     expect(row.locator(".category")).to_have_text("Dangerous dog")
     expect(row.locator(".grade-badge")).to_have_text("2")
     assert page.evaluate("() => window.stillTheSamePage") is True
+    assert page.console_log.errors == []
+
+
+def test_the_queue_fills_even_when_the_control_script_arrives_after_the_feed_could_connect(
+    page, live_server, place, dispatcher
+):
+    """On a slow line the banner's script runs long before the room's own; the feed must
+    wait for every script of the page, or the first snapshot reaches only the banner and
+    the queue stays empty while the status says Live (as once happened on a loaded CI)."""
+    incident = make_incident(
+        live_server.database, actor=person("call_handler"), category="theft", lat=place[0], lon=place[1], grade="2"
+    )
+
+    def held_back(route):
+        response = route.fetch()
+        time.sleep(1.5)  # the browser goes on meanwhile: the banner's script has run
+        route.fulfill(response=response)
+
+    page.route("**/control/control.js*", held_back)
+    open_room(page, live_server)
+    expect(page.get_by_test_id("queue-row").filter(has_text=incident.reference)).to_be_visible()
     assert page.console_log.errors == []
 
 

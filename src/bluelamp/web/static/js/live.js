@@ -123,9 +123,16 @@
     // Call fn with every message ({type: "snapshot"} or {type: "frame", events: [...]}).
     subscribe: function (fn) {
       handlers.push(fn);
-      // Connect once every deferred script has subscribed, so all of them see the first snapshot.
-      if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-      else setTimeout(start, 0);
+      // Connect once every deferred script has subscribed, so all of them see the first
+      // snapshot. Deferred scripts run while readyState is already "interactive", one by
+      // one as each arrives, so a timer could fire (and the snapshot arrive) before a later
+      // one has run: only DOMContentLoaded, which waits for them all, is safe to start on.
+      // A script added after it starts at once; "load" covers one added between the two.
+      if (document.readyState === "complete") setTimeout(start, 0);
+      else {
+        document.addEventListener("DOMContentLoaded", start);
+        window.addEventListener("load", start);
+      }
     },
     // Call fn with the connection's state: connecting, live, reconnecting or signed-out.
     onState: function (fn) {
