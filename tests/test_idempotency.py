@@ -66,10 +66,11 @@ def test_an_answer_is_forgotten_when_its_change_rolls_back(db):
         assert idempotency.earlier_answer(session, officer, "k-3", "POST", "/api/v1/x") is None
 
 
-def test_a_resend_while_the_first_try_is_being_applied_waits_and_gets_its_answer(migrated_database):
+def test_a_resend_while_the_first_try_is_being_applied_waits_and_gets_its_answer(demo_force):
     """A phone that loses its answer resends at once: the second request must wait for the
-    first, then replay its answer (not apply the change again, nor fail on the key)."""
-    db = migrated_database
+    first, then replay its answer (not apply the change again, nor fail on the key). Two
+    connections, so a database of the test's own (the demo force's copy)."""
+    db = demo_force
     officer, clock = actor_for(db, f"pc-{secrets.token_hex(4)}"), FixedClock()
     first_looked, first_may_finish = threading.Event(), threading.Event()
     seen: dict[str, object] = {}
