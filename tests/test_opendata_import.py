@@ -9,12 +9,13 @@ import csv
 import gzip
 import hashlib
 import re
+import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, inspect, select, text
 
 from bluelamp.access.model import AuditEntry, Force
 from bluelamp.access.policy import Actor, Role
@@ -609,6 +610,74 @@ def test_a_failure_in_the_callback_mid_month_leaves_the_previous_month(db, tmp_p
     assert month_record(db).rows == 1
     with db.read() as session:
         assert count(session, Point, force_id="west-yorkshire") == 1
+
+
+def test_a_file_that_turns_out_truncated_part_way_is_refused_and_its_month_kept(db, tmp_path):
+    """Files are read as they are parsed, so a gzip cut short is found part way through:
+    the file is refused and the month stays as it was."""
+    path = write(tmp_path / "2020-01-west-yorkshire-street.csv.gz", STREET_HEADER, street_row("a" * 64), gz=True)
+    import_paths(db, SYSTEM, [path], FixedClock())
+    rows = (street_row(f"{n:064x}", lat=f"53.{n:06d}") for n in range(20_000))
+    whole = gzip.compress(("\n".join([STREET_HEADER, *rows]) + "\n").encode())
+    path.write_bytes(whole[: len(whole) // 2])
+    report = import_paths(db, SYSTEM, [path], FixedClock())
+    assert [(r.source, r.reason) for r in report.refused] == [
+        (path.name, "cannot be read in full (not a complete gzip file)")
+    ]
+    assert [r.persistent_id for r in month_rows(db)] == ["a" * 64]
+
+
+def street_index_names(database) -> set[str]:
+    with database.read() as session:
+        return {found["name"] for found in inspect(session.connection()).get_indexes("opendata_street")}
+
+
+@pytest.fixture
+def own_database(database_factory):
+    """A database of the test's own, for what the suite's shared connection cannot show
+    (indexes dropped and built in transactions of their own)."""
+    database = Database.from_url(database_factory.new_url("opendata_bulk"))
+    migrate.upgrade(database)
+    yield database
+    database.dispose()
+
+
+def test_a_bulk_load_goes_without_indexes_and_builds_them_after_even_when_it_fails(
+    own_database, tmp_path, monkeypatch
+):
+    database = own_database
+    indexes = street_index_names(database)
+    assert {"ix_opendata_street_month_lat", "ix_opendata_street_persistent"} <= indexes
+    monkeypatch.setattr(importer, "BULK_ROWS", 1)  # these small files count as a bulk load
+    first = write(tmp_path / "2020-01-west-yorkshire-street.csv", STREET_HEADER, street_row("a" * 64))
+    second = write(
+        tmp_path / "2020-02-west-yorkshire-street.csv", STREET_HEADER, street_row("b" * 64, month="2020-02")
+    )
+    during = []
+
+    def crash(what, done, total):
+        during.append(street_index_names(database))
+        if what == second.name:
+            raise RuntimeError("power cut")
+
+    with pytest.raises(RuntimeError, match="power cut"):
+        import_paths(database, SYSTEM, [first, second], FixedClock(), progress=crash)
+    assert during and all(not (names & indexes) for names in during)  # loaded without them
+    assert street_index_names(database) == indexes  # and built again, though the load failed
+    assert [r.persistent_id for r in month_rows(database)] == ["a" * 64]  # the month before the failure kept
+    assert month_rows(database, month=202002) == []
+    assert not [t for t in threading.enumerate() if t.name == "opendata-parse"]  # the parser stopped too
+
+
+def test_indexes_a_crashed_bulk_load_left_unbuilt_are_built_by_the_next_import(own_database, tmp_path):
+    database = own_database
+    indexes = street_index_names(database)
+    with database.unit_of_work() as session:  # as a process killed mid-load leaves them
+        for name in indexes:
+            session.execute(text(f"DROP INDEX {name}"))
+    path = write(tmp_path / "2020-01-west-yorkshire-street.csv", STREET_HEADER, street_row())
+    import_paths(database, SYSTEM, [path], FixedClock())
+    assert street_index_names(database) == indexes
 
 
 def fail_inserts_of(db, persistent_id: str) -> None:

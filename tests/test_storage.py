@@ -10,6 +10,7 @@ from sqlalchemy import inspect, text
 from bluelamp.access.model import Force
 from bluelamp.access.policy import Actor
 from bluelamp.access.service import AddForce, add_force
+from bluelamp.clock import Clock
 from bluelamp.errors import ConfigError, Unavailable
 from bluelamp.storage import Database, migrate, parse_database_url
 from tests.conftest import BACKEND
@@ -38,6 +39,23 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 1234
+
+
+@pytest.mark.sqlite_only
+def test_a_writer_kept_waiting_past_the_busy_timeout_is_told_to_retry_and_nothing_is_kept(tmp_path):
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    holder, waiter = Database.from_url(url), Database.from_url(url, busy_timeout_ms=100)
+    migrate.upgrade(holder)
+    with holder.unit_of_work() as session:  # holds the one write lock while the other waits
+        add_force(session, SYSTEM, AddForce("staffordshire", "Staffordshire Police"), Clock())
+        with pytest.raises(Unavailable) as refused, waiter.unit_of_work() as other:
+            add_force(other, SYSTEM, AddForce("west-yorkshire", "West Yorkshire Police"), Clock())
+    assert refused.value.code == "storage.busy"
+    assert refused.value.extra["retry_after"] == 1  # the API's 503 carries Retry-After: 1
+    with waiter.read() as session:
+        assert [f.id for f in session.query(Force).all()] == ["staffordshire"]
+    holder.dispose()
+    waiter.dispose()
 
 
 @pytest.mark.postgres_only

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
-from sqlalchemy import delete, insert
+from sqlalchemy import Index, delete, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from bluelamp.opendata.model import FileKind, Month
+from bluelamp.opendata.model import FileKind, Month, Outcome, Stop, StreetCrime
 
 POINT_COLUMNS = ("id", "force_id", "lat", "lon", "street_name", "origin")
 STREET_COLUMNS = (
@@ -90,6 +91,49 @@ _POINT_BLOCK = 1000  # ids taken from PostgreSQL's sequence at a time
 # table grows (bench/bench_opendata_import.py). Pages are taken only as they are touched,
 # and the cache is put back to what it was when the file is done.
 IMPORT_CACHE_KIB = 256 * 1024
+# Rows a multi-row INSERT on SQLite (at 22 columns, 22,000 values: under SQLite's
+# 32,766 limit of the builds before 3.32 too).
+ROWS_PER_STATEMENT = 1000
+
+
+# The open-data tables of each kind, with the indexes a bulk load drops and builds again.
+_MODELS = {FileKind.STREET: StreetCrime, FileKind.OUTCOMES: Outcome, FileKind.STOP_AND_SEARCH: Stop}
+
+
+def secondary_indexes(kind: str) -> list[Index]:
+    """The kind's table's indexes other than its primary key, by name."""
+    return sorted(_MODELS[FileKind(kind)].__table__.indexes, key=lambda index: index.name or "")
+
+
+def rows_in(session: Session, kind: str) -> int:
+    """About how many rows the kind's table holds (its largest id: no count of millions)."""
+    table = _MODELS[FileKind(kind)].__table__
+    return int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0)
+
+
+def drop_indexes(session: Session, kind: str) -> list[str]:
+    """Drop the kind's secondary indexes (a bulk load builds them again after); their names."""
+    dropped = []
+    for index in secondary_indexes(kind):
+        index.drop(session.connection(), checkfirst=True)
+        dropped.append(str(index.name))
+    return dropped
+
+
+def build_indexes(session: Session, kinds: Iterable[str]) -> list[str]:
+    """Create whichever of the kinds' secondary indexes are missing; their names."""
+    built = []
+    connection = session.connection()
+    have: dict[str, set[str]] = {}
+    for kind in kinds:
+        table = _MODELS[FileKind(kind)].__table__
+        if table.name not in have:
+            have[table.name] = {found["name"] for found in inspect(connection).get_indexes(table.name)}
+        for index in secondary_indexes(kind):
+            if index.name not in have[table.name]:
+                index.create(connection)
+                built.append(str(index.name))
+    return built
 
 
 def dbapi_connection(session: Session) -> Any:
@@ -114,6 +158,7 @@ class MonthWriter:
         self._free_ids: list[int] = []
         self._next_id: int | None = None
         self._cache_was: int | None = None
+        self._statements: dict[tuple[str, int], str] = {}
         if self.dialect == "sqlite":
             self._cache_was = self.raw.execute("PRAGMA cache_size").fetchone()[0]
             self.raw.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
@@ -131,6 +176,15 @@ class MonthWriter:
         and its ``opendata_month`` row; the number of rows deleted."""
         table, _ = TABLES[kind]
         mark = "?" if self.dialect == "sqlite" else "%s"
+        recorded = self.session.scalar(
+            select(func.count())
+            .select_from(Month)
+            .where(Month.force_id == force_id, Month.month == month, Month.kind == str(kind))
+        )
+        if not recorded:
+            # Rows are only ever written with their month's record: nothing to delete, and
+            # no need to look (during a bulk load there is no index to look with).
+            return 0
         cursor = self.raw.cursor()
         try:
             cursor.execute(f"DELETE FROM {table} WHERE force_id = {mark} AND month = {mark}", (force_id, month))
@@ -186,18 +240,29 @@ class MonthWriter:
         finally:
             cursor.close()
 
+    @property
+    def parses_alongside(self) -> bool:
+        """Whether rows may be parsed on another thread while this writer writes: on SQLite,
+        once ``prepare_point_ids`` has run, new points' ids need no database."""
+        return self.dialect == "sqlite"
+
+    def prepare_point_ids(self) -> None:
+        """SQLite: read the largest point id now, on the writing thread."""
+        if self.dialect == "sqlite" and self._next_id is None:
+            cursor = self.raw.cursor()
+            try:
+                cursor.execute("SELECT COALESCE(MAX(id), 0) FROM opendata_point")
+                self._next_id = cursor.fetchone()[0] + 1
+            finally:
+                cursor.close()
+
     def new_point_id(self) -> int:
         """An id for a new point. SQLite: the next after the largest (the unit of work holds
         the write lock from its start, so nobody else can take it); PostgreSQL: from the
         table's sequence, a block at a time."""
         if self.dialect == "sqlite":
             if self._next_id is None:
-                cursor = self.raw.cursor()
-                try:
-                    cursor.execute("SELECT COALESCE(MAX(id), 0) FROM opendata_point")
-                    self._next_id = cursor.fetchone()[0] + 1
-                finally:
-                    cursor.close()
+                self.prepare_point_ids()
             taken, self._next_id = self._next_id, self._next_id + 1
             return taken
         if not self._free_ids:
@@ -212,6 +277,29 @@ class MonthWriter:
                 cursor.close()
         return self._free_ids.pop()
 
+    def _insert_sqlite(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+        """Many rows a statement (``ROWS_PER_STATEMENT``): fewer steps than ``executemany``'s
+        one a row, and each runs without the GIL for long enough that the import's parsing
+        thread gets real work done meanwhile (``importer``: parsing and writing overlap)."""
+        per = ROWS_PER_STATEMENT
+        whole = len(rows) - len(rows) % per
+        if whole:
+            sql = self._statement(table, columns, per)
+            for at in range(0, whole, per):
+                self.raw.execute(sql, list(chain.from_iterable(rows[at : at + per])))
+        if whole < len(rows):
+            rest = rows[whole:]
+            self.raw.execute(self._statement(table, columns, len(rest)), list(chain.from_iterable(rest)))
+
+    def _statement(self, table: str, columns: Sequence[str], count: int) -> str:
+        key = (table, count)
+        sql = self._statements.get(key)
+        if sql is None:
+            one = f"({', '.join('?' for _ in columns)})"
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(one for _ in range(count))}"
+            self._statements[key] = sql
+        return sql
+
     def insert_points(self, rows: Sequence[tuple]) -> None:
         """Insert points given as POINT_COLUMNS tuples (ids from ``new_point_id``)."""
         self._insert("opendata_point", POINT_COLUMNS, rows)
@@ -223,9 +311,9 @@ class MonthWriter:
         table, columns = TABLES[kind]
         self._insert(table, columns, rows)
 
-    def _insert(self, table: str, columns: Sequence[str], rows: Iterable[tuple]) -> None:
+    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
         if self.dialect == "sqlite":
-            self.raw.executemany(insert_sql(table, columns, "sqlite"), rows)
+            self._insert_sqlite(table, columns, rows)
             return
         cursor = self.raw.cursor()
         try:

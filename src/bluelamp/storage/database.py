@@ -13,7 +13,14 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bluelamp.errors import ConfigError, Unavailable
+from bluelamp.errors import CATALOGUE, ConfigError, Unavailable
+
+CATALOGUE.register(
+    "storage.busy",
+    Unavailable,
+    "SQLite's write lock stayed taken for longer than the busy timeout (many writers at once): try again "
+    "after Retry-After seconds; nothing of the request was kept.",
+)
 
 WRITE_OPTION = "bluelamp_write"
 
@@ -105,6 +112,17 @@ class Database:
             session.commit()
             for callback in session.info.pop("after_commit", []):
                 callback()
+        except OperationalError as exc:
+            session.rollback()
+            if _busy(exc):
+                # Another writer held SQLite's one write lock for longer than the busy timeout
+                # (a surge far beyond one file's writes): a 503 to try again, not a 500.
+                raise Unavailable(
+                    "the database is busy with other changes: try again in a moment",
+                    code="storage.busy",
+                    extra={"retry_after": 1},
+                ) from None
+            raise
         except BaseException:
             session.rollback()
             raise
@@ -174,3 +192,8 @@ def _first_line(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     text_ = str(original).strip().splitlines()
     return text_[0] if text_ else type(original).__name__
+
+
+def _busy(exc: OperationalError) -> bool:
+    """Whether SQLite gave up waiting for its write lock ("database is locked")."""
+    return isinstance(exc.orig, sqlite3.OperationalError) and "locked" in str(exc.orig)
