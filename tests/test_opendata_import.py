@@ -642,17 +642,13 @@ def own_database(database_factory):
     database.dispose()
 
 
-def test_a_bulk_load_goes_without_indexes_and_builds_them_after_even_when_it_fails(
-    own_database, tmp_path, monkeypatch
-):
+def test_a_bulk_load_goes_without_indexes_and_builds_them_after_even_when_it_fails(own_database, tmp_path, monkeypatch):
     database = own_database
     indexes = street_index_names(database)
     assert {"ix_opendata_street_month_lat", "ix_opendata_street_persistent"} <= indexes
     monkeypatch.setattr(importer, "BULK_ROWS", 1)  # these small files count as a bulk load
     first = write(tmp_path / "2020-01-west-yorkshire-street.csv", STREET_HEADER, street_row("a" * 64))
-    second = write(
-        tmp_path / "2020-02-west-yorkshire-street.csv", STREET_HEADER, street_row("b" * 64, month="2020-02")
-    )
+    second = write(tmp_path / "2020-02-west-yorkshire-street.csv", STREET_HEADER, street_row("b" * 64, month="2020-02"))
     during = []
 
     def crash(what, done, total):
