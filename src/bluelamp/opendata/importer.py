@@ -27,8 +27,10 @@ How it behaves (docs/opendata.md, "Importing archives"):
   to slugs, outcome wordings to codes, 2016 stop-and-search values to today's.
 
 Speed: rows go from the csv module straight into tuples and into the database in batches
-of ``BATCH`` through ``opendata.writes`` (``executemany`` / ``COPY``); every lookup
-(category, outcome, point, LSOA, reporting force) is a dict hit after its first sight.
+of ``BATCH`` through ``opendata.writes`` (multi-row INSERTs / ``COPY``); every lookup
+(category, outcome, point, LSOA, reporting force) is a dict hit after its first sight. On
+SQLite the file is parsed on a thread of its own beside the writer (``_parsed``), and a
+bulk load builds the secondary indexes once at the end (``_drop_indexes_for_bulk``).
 """
 
 from __future__ import annotations
@@ -86,7 +88,7 @@ for _code, _meaning in [
     CATALOGUE.register(_code, InvalidInput, _meaning)
 
 BATCH = 5_000  # rows a batch: a COPY, or (SQLite) what the writer takes from the parsing thread at a time
-BULK_ROWS = 20_000  # rows of a kind from which an import is a bulk load (_drop_indexes_for_bulk)
+BULK_ROWS = 500_000  # rows of a kind from which an import is a bulk load (_drop_indexes_for_bulk)
 _BYTES_A_ROW = 200  # of CSV, about (the archive's street rows are 210-220 bytes)
 _AHEAD = 3  # batches parsed ahead of the writer (SQLite)
 _SWITCH_SECONDS = 0.0005  # the GIL's switch interval while parsing and writing overlap
@@ -434,9 +436,11 @@ def import_paths(
 
 def _drop_indexes_for_bulk(database: Database, sources: list[Source]) -> list[str]:
     """A bulk load (at least ``BULK_ROWS`` rows of a kind, and more than its table holds,
-    such as a first load or a year into a month's worth) inserts without the table's
-    secondary indexes and builds them once at the end: sorting millions of keys once is
-    several times quicker than placing each in its B-tree as it comes (docs/opendata.md).
+    such as a first load of a year) inserts without the table's secondary indexes and
+    builds them once at the end: sorting millions of keys once is several times quicker
+    than placing each in its B-tree as it comes. For a month's worth, keeping the indexes
+    up to date is quicker (that work overlaps the parsing; the build at the end does not):
+    bench/bench_opendata_import.py, docs/opendata.md.
     Each month still commits whole on its own. Indexes a crashed bulk load left unbuilt
     are built first. The kinds whose indexes were dropped."""
     expected: dict[str, int] = {}
