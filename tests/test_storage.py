@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -138,3 +139,20 @@ def test_migrations_match_the_models(migrated_database):
         context = MigrationContext.configure(connection, opts={"compare_type": False, "include_name": _include})
         differences = compare_metadata(context, metadata)
     assert differences == []
+
+
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 1001, 27_176])
+def test_many_row_statements_cover_every_row_once_with_few_distinct_sizes(tmp_path, count):
+    """The trail writer and the archive import insert through storage.many_rows: every row
+    lands once, in statements of at most the size asked for."""
+    from bluelamp.storage import many_rows
+
+    connection = sqlite3.connect(tmp_path / "rows.db")
+    connection.execute("CREATE TABLE t (a INTEGER, b TEXT)")
+    sizes = many_rows.statement_sizes(count, 1000)
+    assert sum(sizes) == count and max(sizes, default=0) <= 1000
+    assert len(set(sizes)) <= 11  # 1,000 and powers of two: few statements ever compiled
+    rows = [(n, f"row {n}") for n in range(count)]
+    many_rows.run(connection.execute, lambda size: many_rows.insert_sql("t", ("a", "b"), size), rows, 1000)
+    assert connection.execute("SELECT a, b FROM t ORDER BY a").fetchall() == rows
+    connection.close()

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from itertools import chain
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Index, delete, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from bluelamp.opendata.model import FileKind, Month, Outcome, Stop, StreetCrime
+from bluelamp.storage import many_rows
 
 POINT_COLUMNS = ("id", "force_id", "lat", "lon", "street_name", "origin")
 STREET_COLUMNS = (
@@ -91,8 +92,7 @@ _POINT_BLOCK = 1000  # ids taken from PostgreSQL's sequence at a time
 # table grows (bench/bench_opendata_import.py). Pages are taken only as they are touched,
 # and the cache is put back to what it was when the file is done.
 IMPORT_CACHE_KIB = 256 * 1024
-# Rows a multi-row INSERT on SQLite (at 22 columns, 22,000 values: under SQLite's
-# 32,766 limit of the builds before 3.32 too).
+# Rows a many-row INSERT on SQLite (fewer when the library allows fewer bound parameters).
 ROWS_PER_STATEMENT = 1000
 
 
@@ -158,7 +158,6 @@ class MonthWriter:
         self._free_ids: list[int] = []
         self._next_id: int | None = None
         self._cache_was: int | None = None
-        self._statements: dict[tuple[str, int], str] = {}
         if self.dialect == "sqlite":
             self._cache_was = self.raw.execute("PRAGMA cache_size").fetchone()[0]
             self.raw.execute(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
@@ -278,27 +277,10 @@ class MonthWriter:
         return self._free_ids.pop()
 
     def _insert_sqlite(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-        """Many rows a statement (``ROWS_PER_STATEMENT``): fewer steps than ``executemany``'s
-        one a row, and each runs without the GIL for long enough that the import's parsing
-        thread gets real work done meanwhile (``importer``: parsing and writing overlap)."""
-        per = ROWS_PER_STATEMENT
-        whole = len(rows) - len(rows) % per
-        if whole:
-            sql = self._statement(table, columns, per)
-            for at in range(0, whole, per):
-                self.raw.execute(sql, list(chain.from_iterable(rows[at : at + per])))
-        if whole < len(rows):
-            rest = rows[whole:]
-            self.raw.execute(self._statement(table, columns, len(rest)), list(chain.from_iterable(rest)))
-
-    def _statement(self, table: str, columns: Sequence[str], count: int) -> str:
-        key = (table, count)
-        sql = self._statements.get(key)
-        if sql is None:
-            one = f"({', '.join('?' for _ in columns)})"
-            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(one for _ in range(count))}"
-            self._statements[key] = sql
-        return sql
+        """Many rows a statement (``storage.many_rows``): each runs without the GIL for long
+        enough that the import's parsing thread gets real work done meanwhile."""
+        per = many_rows.rows_per_statement(self.raw, len(columns), ROWS_PER_STATEMENT)
+        many_rows.run(self.raw.execute, partial(many_rows.insert_sql, table, tuple(columns)), rows, per)
 
     def insert_points(self, rows: Sequence[tuple]) -> None:
         """Insert points given as POINT_COLUMNS tuples (ids from ``new_point_id``)."""

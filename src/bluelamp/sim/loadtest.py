@@ -792,19 +792,19 @@ async def live(options: Options, recorder: Recorder) -> list[str]:
             connecting.add((time.perf_counter() - began) * 1000)
             screen.connected = screen.open = True
             try:
-                async for text in socket:
-                    now = time.perf_counter()
-                    frames["frames"] += 1
-                    for lat in feed.moves(text):
-                        sent = feed.by_lat.get(lat)
-                        if sent is None:
-                            continue  # a move from someone else (the simulator)
-                        tracker, seq, at = sent
-                        deliveries.add((now - at) * 1000)
-                        screen.delivered[tracker.device] += 1
-                        screen.last_seq[tracker.device] = max(seq, screen.last_seq.get(tracker.device, -1))
-            except ConnectionClosed:
-                pass  # the server closed this screen: its missed fixes are counted from last_seq
+                # The server may close this screen: its missed fixes are counted from last_seq.
+                with contextlib.suppress(ConnectionClosed):
+                    async for text in socket:
+                        now = time.perf_counter()
+                        frames["frames"] += 1
+                        for lat in feed.moves(text):
+                            sent = feed.by_lat.get(lat)
+                            if sent is None:
+                                continue  # a move from someone else (the simulator)
+                            tracker, seq, at = sent
+                            deliveries.add((now - at) * 1000)
+                            screen.delivered[tracker.device] += 1
+                            screen.last_seq[tracker.device] = max(seq, screen.last_seq.get(tracker.device, -1))
             finally:
                 sockets.discard(socket)
                 screen.open = False

@@ -6,11 +6,11 @@ from __future__ import annotations
 import sqlite3
 from datetime import UTC, datetime
 from functools import lru_cache
-from itertools import chain
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, insert, select
 
+from bluelamp.storage import many_rows
 from bluelamp.tracking.model import Position, UnknownDevice
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ _FIX_AT, _RECEIVED_AT, _UNIT_ID, _LAT, _LON, _SPEED, _BEARING, _ACCURACY, _BATTE
 # row count and kept by the driver, so batches are cut into few sizes: the largest
 # allowed, then powers of two (the trail writer sends whole largest ones when it can).
 SQLITE_ROWS_PER_STATEMENT = 5000
-_variable_limit: list[int] = []  # the SQLite library's bound-parameter limit, read once
 
 
 def sqlite_time(moment: datetime) -> str:
@@ -75,42 +74,19 @@ def rows_per_statement(database: Database, wanted: int = SQLITE_ROWS_PER_STATEME
 
 
 def _rows_per_statement(connection, columns: int, wanted: int = SQLITE_ROWS_PER_STATEMENT) -> int:
-    if not _variable_limit:
-        try:
-            limit = connection.connection.dbapi_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        except (AttributeError, sqlite3.Error):
-            limit = 32766 if sqlite3.sqlite_version_info >= (3, 32) else 999
-        _variable_limit.append(limit)
-    return max(1, min(wanted, _variable_limit[0] // columns))
+    return many_rows.rows_per_statement(connection.connection.dbapi_connection, columns, wanted)
 
 
-def statement_sizes(count: int, largest: int) -> list[int]:
-    """``count`` rows as statement sizes: as many of ``largest`` as fit, then powers of two."""
-    sizes = [largest] * (count // largest)
-    rest = count % largest
-    bit = 1 << rest.bit_length()
-    while rest:
-        bit >>= 1
-        if rest & bit:
-            sizes.append(bit)
-            rest ^= bit
-    return sizes
-
-
-@lru_cache(maxsize=64)
 def _insert_sql(rows: int) -> str:
-    marks = "(" + ", ".join("?" for _ in POSITION_COLUMNS) + ")"
-    return f"INSERT INTO tracking_position ({', '.join(POSITION_COLUMNS)}) VALUES " + ", ".join([marks] * rows)
+    return many_rows.insert_sql("tracking_position", POSITION_COLUMNS, rows)
 
 
 def insert_position_rows(connection, rows: list[tuple]) -> None:
     """Store trail rows: on SQLite a few many-row INSERTs, on PostgreSQL one driver-level
     executemany; no per-value processing by SQLAlchemy either way."""
     if connection.dialect.name == "sqlite":
-        start = 0
-        for size in statement_sizes(len(rows), _rows_per_statement(connection, len(POSITION_COLUMNS))):
-            connection.exec_driver_sql(_insert_sql(size), tuple(chain.from_iterable(rows[start : start + size])))
-            start += size
+        per = _rows_per_statement(connection, len(POSITION_COLUMNS))
+        many_rows.run(connection.exec_driver_sql, _insert_sql, rows, per)
         return
     marks = ", ".join("%s" for _ in POSITION_COLUMNS)
     connection.exec_driver_sql(f"INSERT INTO tracking_position ({', '.join(POSITION_COLUMNS)}) VALUES ({marks})", rows)
@@ -163,12 +139,7 @@ def update_latest(connection, rows: list[tuple]) -> None:
         params = [
             (r[_UNIT_ID], r[_FIX_AT], r[_LAT], r[_LON], r[_SPEED], r[_BEARING], r[_ACCURACY], r[_BATTERY]) for r in rows
         ]
-        start = 0
-        for size in statement_sizes(len(params), _rows_per_statement(connection, 8)):
-            connection.exec_driver_sql(
-                _update_latest_sql(size), tuple(chain.from_iterable(params[start : start + size]))
-            )
-            start += size
+        many_rows.run(connection.exec_driver_sql, _update_latest_sql, params, _rows_per_statement(connection, 8))
         return
     mark = "?" if connection.dialect.name == "sqlite" else "%s"
     sql = (

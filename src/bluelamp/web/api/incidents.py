@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -23,9 +23,6 @@ from bluelamp.command.commands import CallerDetails, NewIncident, Thrive
 from bluelamp.command.model import ACTIVE_STATUSES
 from bluelamp.web.auth import Caller, allow
 from bluelamp.web.deps import Db, Now
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
 
 router = APIRouter()
 TAG = ["incidents"]
@@ -257,8 +254,9 @@ class ChangedOut(BaseModel):
     entry: LogEntryOut | None
 
 
-def _apply(request: Request, db, work: Callable[[Session], service.Changed]) -> ChangedOut:
-    """Run one change in a unit of work; publish its events once it has committed."""
+def _apply(request: Request, db, work: Callable[..., service.Changed]) -> ChangedOut:
+    """Run one change (``work(session)``) in a unit of work; publish its events once it has
+    committed."""
     with db.unit_of_work() as session:
         changed = work(session)
         out = _changed_out(changed)
