@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import insert
 
@@ -15,6 +16,7 @@ from tests.factories.access import ensure_force
 
 _numbers = itertools.count(1)
 LOADED_AT = datetime(2026, 11, 1, tzinfo=UTC)
+R = TypeVar("R", StreetCrime, Outcome, Stop)
 
 
 def persistent_id(seed: str | int | None = None) -> str:
@@ -39,6 +41,29 @@ def _mark_loaded(session, force_id: str, month: int, kind: FileKind, rows: int) 
         )
     else:
         row.rows += rows
+
+
+def _add(session, row: R, kind: FileKind) -> R:
+    """The row added, and its force's month of that kind marked loaded with it."""
+    session.add(row)
+    _mark_loaded(session, row.force_id, row.month, kind, 1)
+    session.flush()
+    return row
+
+
+def _archive_location(point: Point | None) -> dict:
+    """Where a crime or outcome stands, as the archive has it: on the point, or ``No Location``."""
+    if point is None:
+        return {
+            "lat": None,
+            "lon": None,
+            "location_id": None,
+            "street_name": "No Location",
+            "lsoa_code": "",
+            "lsoa_name": "",
+        }
+    located = {"lat": point.lat, "lon": point.lon, "location_id": point.id, "street_name": point.street_name}
+    return located | {"lsoa_code": "E01011000", "lsoa_name": "Leeds 111A"}
 
 
 def make_point(
@@ -75,9 +100,7 @@ def make_crime(
     if at is None and lat is not None:
         at = make_point(db, lat, lon, street, force_id=force_id)
     with db.unit_of_work() as session:
-        if at is not None:
-            point = session.get(Point, at)
-            lat, lon, street = point.lat, point.lon, point.street_name
+        point = session.get(Point, at) if at is not None else None
         if persistent == "":
             persistent = "" if category == "anti-social-behaviour" else persistent_id()
         crime = StreetCrime(
@@ -85,25 +108,17 @@ def make_crime(
             month=month,
             persistent_id=persistent or "",
             category=category,
-            lat=lat,
-            lon=lon,
-            location_id=at,
-            street_name=street if at is not None else "No Location",
-            lsoa_code="E01011000" if at is not None else "",
-            lsoa_name="Leeds 111A" if at is not None else "",
+            **_archive_location(point),
             outcome_category=outcome,
             outcome_month=outcome_month,
             context=context,
             reported_by="West Yorkshire Police",
             falls_within="West Yorkshire Police",
-            location_type="Force" if at is not None else None,
+            location_type="Force" if point else None,
             location_subtype="",
             origin=Origin.IMPORT,
         )
-        session.add(crime)
-        _mark_loaded(session, force_id, month, FileKind.STREET, 1)
-        session.flush()
-        return crime
+        return _add(session, crime, FileKind.STREET)
 
 
 def make_outcome(
@@ -123,20 +138,12 @@ def make_outcome(
             month=month,
             persistent_id=persistent,
             category_code=code,
-            lat=point.lat if point else None,
-            lon=point.lon if point else None,
-            location_id=at,
-            street_name=point.street_name if point else "No Location",
-            lsoa_code="E01011000" if point else "",
-            lsoa_name="Leeds 111A" if point else "",
+            **_archive_location(point),
             reported_by="West Yorkshire Police",
             falls_within="West Yorkshire Police",
             origin=Origin.IMPORT,
         )
-        session.add(outcome)
-        _mark_loaded(session, force_id, month, FileKind.OUTCOMES, 1)
-        session.flush()
-        return outcome
+        return _add(session, outcome, FileKind.OUTCOMES)
 
 
 def make_stop(
@@ -183,10 +190,7 @@ def make_stop(
             removal_of_outer_clothing=removal,
             origin=Origin.IMPORT,
         )
-        session.add(stop)
-        _mark_loaded(session, force_id, month, FileKind.STOP_AND_SEARCH, 1)
-        session.flush()
-        return stop
+        return _add(session, stop, FileKind.STOP_AND_SEARCH)
 
 
 def bulk_crimes(

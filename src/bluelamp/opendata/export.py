@@ -104,21 +104,28 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     return out.getvalue().encode("utf-8")
 
 
+def _crime_columns(r: Any) -> tuple[str, ...]:
+    """The nine columns ``-street.csv`` and ``-outcomes.csv`` begin alike with: Crime ID to LSOA name."""
+    return (
+        r.persistent_id or "",
+        month_text(r.month),
+        r.reported_by,
+        r.falls_within,
+        _coordinate(r.lon),
+        _coordinate(r.lat),
+        r.street_name if r.lat is not None else (r.street_name or "No Location"),
+        r.lsoa_code,
+        r.lsoa_name,
+    )
+
+
 def street_csv(rows: Iterable) -> bytes:
     """Street-level crime rows in the archive's ``-street.csv`` columns."""
     return _csv(
         vocabulary.STREET_COLUMNS,
         (
             (
-                r.persistent_id or "",
-                month_text(r.month),
-                r.reported_by,
-                r.falls_within,
-                _coordinate(r.lon),
-                _coordinate(r.lat),
-                r.street_name if r.lat is not None else (r.street_name or "No Location"),
-                r.lsoa_code,
-                r.lsoa_name,
+                *_crime_columns(r),
                 category_name(r.category),
                 r.outcome_category or "",
                 r.context or "",
@@ -134,15 +141,7 @@ def outcomes_csv(rows: Iterable) -> bytes:
         vocabulary.OUTCOME_COLUMNS,
         (
             (
-                r.persistent_id,
-                month_text(r.month),
-                r.reported_by,
-                r.falls_within,
-                _coordinate(r.lon),
-                _coordinate(r.lat),
-                r.street_name if r.lat is not None else (r.street_name or "No Location"),
-                r.lsoa_code,
-                r.lsoa_name,
+                *_crime_columns(r),
                 OUTCOME_CATEGORIES.get(r.category_code, r.category_code),
             )
             for r in rows

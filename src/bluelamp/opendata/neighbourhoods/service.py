@@ -484,6 +484,38 @@ def _neighbourhood_of(session: Session, force_id: str, neighbourhood_id: str) ->
     return row
 
 
+# ---------------------------------------------------------------- events and priorities, alike
+
+Item = TypeVar("Item", NeighbourhoodEvent, NeighbourhoodPriority)
+_RECORD_TYPES = {NeighbourhoodEvent: "neighbourhood_event", NeighbourhoodPriority: "neighbourhood_priority"}
+
+
+def _found(row: Item | None, what: str, item_id: str, neighbourhood_id: str | None) -> Item:
+    """The event or priority looked up in the actor's force, if it is also of
+    ``neighbourhood_id`` (when given): else NotFound, as for a missing one."""
+    if row is None or neighbourhood_id not in (None, row.neighbourhood_id):
+        raise NotFound(f"no {what} {item_id!r}")
+    return row
+
+
+def _audited(
+    session: Session, actor: Actor, action: str, row: NeighbourhoodEvent | NeighbourhoodPriority, clock: Clock, **detail
+) -> None:
+    """A change to an event or priority flushed, then audited with its neighbourhood."""
+    session.flush()
+    audit.append(
+        session,
+        actor,
+        Audit(
+            action,
+            record_type=_RECORD_TYPES[type(row)],
+            record_id=row.id,
+            detail={"neighbourhood": row.neighbourhood_id, **detail},
+        ),
+        clock,
+    )
+
+
 # ---------------------------------------------------------------- events
 
 
@@ -511,18 +543,7 @@ def add_event(
         contact_details=dict(event.contact_details),
     )
     session.add(row)
-    session.flush()
-    audit.append(
-        session,
-        actor,
-        Audit(
-            "neighbourhood.event_add",
-            record_type="neighbourhood_event",
-            record_id=row.id,
-            detail={"neighbourhood": neighbourhood_id},
-        ),
-        clock,
-    )
+    _audited(session, actor, "neighbourhood.event_add", row, clock)
     return row
 
 
@@ -532,22 +553,9 @@ def remove_event(
     """Remove an event (cancelled, or entered by mistake) of the actor's force (and of
     ``neighbourhood_id``, when given)."""
     force = _managed_force(session, actor)
-    row = queries.event(session, force.id, event_id)
-    if row is None or neighbourhood_id not in (None, row.neighbourhood_id):
-        raise NotFound(f"no event {event_id!r}")
+    row = _found(queries.event(session, force.id, event_id), "event", event_id, neighbourhood_id)
     session.delete(row)
-    session.flush()
-    audit.append(
-        session,
-        actor,
-        Audit(
-            "neighbourhood.event_remove",
-            record_type="neighbourhood_event",
-            record_id=event_id,
-            detail={"neighbourhood": row.neighbourhood_id},
-        ),
-        clock,
-    )
+    _audited(session, actor, "neighbourhood.event_remove", row, clock)
 
 
 def neighbourhood_events(session: Session, actor: Actor, neighbourhood_id: str) -> list[NeighbourhoodEvent]:
@@ -578,18 +586,7 @@ def add_priority(
         action_at=(local_moment(priority.action_date) if priority.action_date else clock.now()) if action else None,
     )
     session.add(row)
-    session.flush()
-    audit.append(
-        session,
-        actor,
-        Audit(
-            "neighbourhood.priority_add",
-            record_type="neighbourhood_priority",
-            record_id=row.id,
-            detail={"neighbourhood": neighbourhood_id},
-        ),
-        clock,
-    )
+    _audited(session, actor, "neighbourhood.priority_add", row, clock)
     return row
 
 
@@ -605,9 +602,7 @@ def update_priority(
     """Change a priority of the actor's force: usually to say what is being done about it."""
     force = _managed_force(session, actor)
     change = validated(PriorityChange, change)
-    row = queries.priority(session, force.id, priority_id)
-    if row is None or neighbourhood_id not in (None, row.neighbourhood_id):
-        raise NotFound(f"no priority {priority_id!r}")
+    row = _found(queries.priority(session, force.id, priority_id), "priority", priority_id, neighbourhood_id)
     sent = change.model_fields_set
     if "issue" in sent:
         if change.issue is None:
@@ -623,18 +618,7 @@ def update_priority(
             row.action_at = clock.now()
     if "action_date" in sent and change.action_date is not None and row.action is not None:
         row.action_at = local_moment(change.action_date)
-    session.flush()
-    audit.append(
-        session,
-        actor,
-        Audit(
-            "neighbourhood.priority_update",
-            record_type="neighbourhood_priority",
-            record_id=row.id,
-            detail={"neighbourhood": row.neighbourhood_id, "fields": sorted(sent)},
-        ),
-        clock,
-    )
+    _audited(session, actor, "neighbourhood.priority_update", row, clock, fields=sorted(sent))
     return row
 
 
@@ -643,22 +627,9 @@ def remove_priority(
 ) -> None:
     """Remove a priority of the actor's force (dealt with, or entered by mistake)."""
     force = _managed_force(session, actor)
-    row = queries.priority(session, force.id, priority_id)
-    if row is None or neighbourhood_id not in (None, row.neighbourhood_id):
-        raise NotFound(f"no priority {priority_id!r}")
+    row = _found(queries.priority(session, force.id, priority_id), "priority", priority_id, neighbourhood_id)
     session.delete(row)
-    session.flush()
-    audit.append(
-        session,
-        actor,
-        Audit(
-            "neighbourhood.priority_remove",
-            record_type="neighbourhood_priority",
-            record_id=priority_id,
-            detail={"neighbourhood": row.neighbourhood_id},
-        ),
-        clock,
-    )
+    _audited(session, actor, "neighbourhood.priority_remove", row, clock)
 
 
 def neighbourhood_priorities(session: Session, actor: Actor, neighbourhood_id: str) -> list[NeighbourhoodPriority]:

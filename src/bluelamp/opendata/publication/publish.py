@@ -29,23 +29,23 @@ Decisions this module makes (issue 8, deliverable 3):
   published months' street rows take the latest outcome of their crimes, as
   data.police.uk's do.
 - **Files**: ``OUT/YYYY-MM/YYYY-MM-<force>-street.csv``, ``-outcomes.csv`` and
-  ``-stop-and-search.csv``, with the archive's exact headers, written whole to a
-  temporary name and then renamed, so a reader never sees half a file.
+  ``-stop-and-search.csv``, with the archive's exact headers (written by ``export``, as an
+  export of the month is), written whole to a temporary name and then renamed, so a reader
+  never sees half a file.
 - Only a month that is over can be published.
 """
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import hmac
-import io
 import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from bluelamp.access import audit
@@ -55,7 +55,7 @@ from bluelamp.access.service import require
 from bluelamp.clock import LONDON, Clock
 from bluelamp.command.config import Family, command_settings
 from bluelamp.errors import CATALOGUE, Conflict, InvalidInput, NotFound
-from bluelamp.opendata import vocabulary
+from bluelamp.opendata import export, vocabulary
 from bluelamp.opendata.config import opendata_settings
 from bluelamp.opendata.model import FileKind, Month, Origin, Point, Stop, StreetCrime
 from bluelamp.opendata.model import Outcome as OutcomeRow
@@ -78,7 +78,6 @@ for _code, _kind, _meaning in [
 
 ASB = "anti-social-behaviour"
 UNDER_INVESTIGATION = "under-investigation"
-NO_LOCATION = "No Location"
 # Incidents closed this way are not anti-social behaviour to publish: no ASB happened, it
 # is counted elsewhere, or it is published as the crime recorded from it.
 NOT_PUBLISHED_RESULTS = ("false_report", "duplicate", "transferred", "crime_recorded")
@@ -146,14 +145,6 @@ def published_outcome(outcome_code: str | None) -> str | None:
     """The data.police.uk outcome category (code) a Home Office outcome is published as."""
     found = classification.outcome(outcome_code) if outcome_code else None
     return found.police_uk if found is not None else None
-
-
-def _coordinate(value: float | None) -> str:
-    return "" if value is None else f"{value:.6f}"
-
-
-def _flag(value: bool | None) -> str:
-    return "" if value is None else ("True" if value else "False")
 
 
 def _stop_time(moment: datetime) -> str:
@@ -373,83 +364,9 @@ def _stop_rows(session: Session, force_id: str, month: int, points: _Points, rep
 # ---------------------------------------------------------------- the files
 
 
-def _csv(header: tuple[str, ...], lines: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # "\r\n" line ends, quoting only where needed: as the archives
-    writer.writerow(header)
-    writer.writerows(lines)
-    return buffer.getvalue().encode("utf-8")
-
-
-def _street_csv(rows: list[dict[str, Any]]) -> bytes:
-    names = vocabulary.CRIME_CATEGORIES
-    return _csv(
-        vocabulary.STREET_COLUMNS,
-        [
-            [
-                r["persistent_id"],
-                vocabulary.month_text(r["month"]),
-                r["reported_by"],
-                r["falls_within"],
-                _coordinate(r["lon"]),
-                _coordinate(r["lat"]),
-                r["street_name"] or NO_LOCATION,
-                r["lsoa_code"],
-                r["lsoa_name"],
-                names[r["category"]],
-                r["outcome_category"] or "",
-                r["context"],
-            ]
-            for r in rows
-        ],
-    )
-
-
-def _outcomes_csv(rows: list[dict[str, Any]]) -> bytes:
-    return _csv(
-        vocabulary.OUTCOME_COLUMNS,
-        [
-            [
-                r["persistent_id"],
-                vocabulary.month_text(r["month"]),
-                r["reported_by"],
-                r["falls_within"],
-                _coordinate(r["lon"]),
-                _coordinate(r["lat"]),
-                r["street_name"] or NO_LOCATION,
-                r["lsoa_code"],
-                r["lsoa_name"],
-                _outcome_name(r["category_code"]),
-            ]
-            for r in rows
-        ],
-    )
-
-
-def _stops_csv(rows: list[dict[str, Any]]) -> bytes:
-    return _csv(
-        vocabulary.STOP_COLUMNS,
-        [
-            [
-                r["type"],
-                r["at"],
-                _flag(r["operation"]),
-                r["operation_name"] or "",
-                _coordinate(r["lat"]),
-                _coordinate(r["lon"]),
-                r["gender"] or "",
-                r["age_range"] or "",
-                r["self_defined_ethnicity"] or "",
-                r["officer_defined_ethnicity"] or "",
-                r["legislation"] or "",
-                r["object_of_search"] or "",
-                r["outcome"],
-                _flag(r["outcome_linked"]),
-                _flag(r["removal_of_outer_clothing"]),
-            ]
-            for r in rows
-        ],
-    )
+def _as_records(rows: list[dict[str, Any]]) -> list[SimpleNamespace]:
+    """The month's rows as the export's CSV writers read them: by attribute, as the tables' rows."""
+    return [SimpleNamespace(**row) for row in rows]
 
 
 def file_names(force_id: str, month: int) -> dict[FileKind, str]:
@@ -538,10 +455,10 @@ def publish(
     writes.insert_rows(session, StreetCrime, street)
     writes.insert_rows(session, OutcomeRow, outcomes)
     writes.insert_rows(session, Stop, stops)
-    contents = {
-        FileKind.STREET: _street_csv(street),
-        FileKind.OUTCOMES: _outcomes_csv(outcomes),
-        FileKind.STOP_AND_SEARCH: _stops_csv(stops),
+    contents = {  # the archive's CSVs, written as an export of the month writes them
+        FileKind.STREET: export.street_csv(_as_records(street)),
+        FileKind.OUTCOMES: export.outcomes_csv(_as_records(outcomes)),
+        FileKind.STOP_AND_SEARCH: export.stops_csv(_as_records(stops)),
     }
     counts = {FileKind.STREET: len(street), FileKind.OUTCOMES: len(outcomes), FileKind.STOP_AND_SEARCH: len(stops)}
     now = clock.now()

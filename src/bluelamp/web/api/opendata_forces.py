@@ -13,6 +13,9 @@ sent as they are (the models below document them)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,6 +24,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from bluelamp.access.paths import RESERVED_FORCE_IDS
 from bluelamp.opendata.neighbourhoods import public as opendata_public
 from bluelamp.opendata.neighbourhoods.geometry import NeighbourhoodLocator
+from bluelamp.storage import Database
 from bluelamp.web.auth import public
 from bluelamp.web.deps import Db, Now
 from bluelamp.web.ratelimit import open_data_limit
@@ -43,8 +47,11 @@ class ForceSegment(Convertor[str]):
 register_url_convertor("opendata_force", ForceSegment())
 
 
-def _json(body) -> Response:
-    return Response(orjson.dumps(body), media_type="application/json")
+def _read(db: Database, build: Callable[..., Any], *args: Any) -> Response:
+    """``build(session, *args)``'s body (``opendata_public`` builds it in data.police.uk's
+    shape), read in one transaction and sent as JSON."""
+    with db.read() as session:
+        return Response(orjson.dumps(build(session, *args)), media_type="application/json")
 
 
 def _locator(request: Request) -> NeighbourhoodLocator:
@@ -153,20 +160,17 @@ def _doc(model) -> dict:
 
 @router.get("/api/forces", responses=_doc(list[ForceSummaryOut]), summary="Forces on this platform")
 def forces(db: Db):
-    with db.read() as session:
-        return _json(opendata_public.forces(session))
+    return _read(db, opendata_public.forces)
 
 
 @router.get("/api/forces/{force}", responses=_doc(ForceOut), summary="A force's public profile")
 def force(force: str, db: Db):
-    with db.read() as session:
-        return _json(opendata_public.force(session, force))
+    return _read(db, opendata_public.force, force)
 
 
 @router.get("/api/forces/{force}/people", responses=_doc(list[PersonOut]), summary="A force's senior officers")
 def force_people(force: str, db: Db):
-    with db.read() as session:
-        return _json(opendata_public.force_people(session, force))
+    return _read(db, opendata_public.force_people, force)
 
 
 @router.get(
@@ -177,8 +181,7 @@ def force_people(force: str, db: Db):
 def locate_neighbourhood(
     request: Request, db: Db, q: str | None = Query(None, description="latitude,longitude", examples=["52.806,-2.117"])
 ):
-    with db.read() as session:
-        return _json(opendata_public.locate(session, _locator(request), q))
+    return _read(db, opendata_public.locate, _locator(request), q)
 
 
 # ---------------------------------------------------------------- neighbourhoods
@@ -190,14 +193,12 @@ def locate_neighbourhood(
     summary="A force's neighbourhoods",
 )
 def neighbourhoods(force: str, db: Db):
-    with db.read() as session:
-        return _json(opendata_public.neighbourhoods(session, force))
+    return _read(db, opendata_public.neighbourhoods, force)
 
 
 @router.get("/api/{force:opendata_force}/{neighbourhood}", responses=_doc(NeighbourhoodOut), summary="A neighbourhood")
 def neighbourhood(force: str, neighbourhood: str, db: Db):
-    with db.read() as session:
-        return _json(opendata_public.neighbourhood(session, force, neighbourhood))
+    return _read(db, opendata_public.neighbourhood, force, neighbourhood)
 
 
 @router.get(
@@ -206,8 +207,7 @@ def neighbourhood(force: str, neighbourhood: str, db: Db):
     summary="A neighbourhood's boundary (first vertex repeated last)",
 )
 def boundary(force: str, neighbourhood: str, db: Db):
-    with db.read() as session:
-        return _json(opendata_public.boundary(session, force, neighbourhood))
+    return _read(db, opendata_public.boundary, force, neighbourhood)
 
 
 @router.get(
@@ -216,8 +216,7 @@ def boundary(force: str, neighbourhood: str, db: Db):
     summary="A neighbourhood team",
 )
 def team(force: str, neighbourhood: str, db: Db):
-    with db.read() as session:
-        return _json(opendata_public.team(session, force, neighbourhood))
+    return _read(db, opendata_public.team, force, neighbourhood)
 
 
 @router.get(
@@ -226,8 +225,7 @@ def team(force: str, neighbourhood: str, db: Db):
     summary="A neighbourhood's upcoming events",
 )
 def events(force: str, neighbourhood: str, db: Db, clock: Now):
-    with db.read() as session:
-        return _json(opendata_public.events(session, force, neighbourhood, clock))
+    return _read(db, opendata_public.events, force, neighbourhood, clock)
 
 
 @router.get(
@@ -236,5 +234,4 @@ def events(force: str, neighbourhood: str, db: Db, clock: Now):
     summary="A neighbourhood's priorities",
 )
 def priorities(force: str, neighbourhood: str, db: Db):
-    with db.read() as session:
-        return _json(opendata_public.priorities(session, force, neighbourhood))
+    return _read(db, opendata_public.priorities, force, neighbourhood)
