@@ -36,7 +36,8 @@ from bluelamp.sim.sim_calls import (
 )
 from bluelamp.sim.sim_client import Api
 from bluelamp.sim.sim_units import MPH, Router
-from bluelamp.sim.simulator import SimConfig, Simulator
+from bluelamp.sim.sim_world import SimConfig
+from bluelamp.sim.simulator import Simulator
 from bluelamp.storage import Database, migrate
 from bluelamp.tracking.index import haversine_km
 from tests.conftest import BACKEND, LiveServer, free_port

@@ -151,7 +151,8 @@ def simulate(
     recommended units are sent; units patrol and drive, reporting positions through the
     OsmAnd ingest; some incidents become crimes with victims (docs/demo.md)."""
     from bluelamp.sim.sim_client import Api
-    from bluelamp.sim.simulator import SimConfig, SimFailed, Simulator
+    from bluelamp.sim.sim_world import SimConfig, SimFailed
+    from bluelamp.sim.simulator import Simulator
 
     cli = ctx.obj
     settings = cli.settings
@@ -233,7 +234,7 @@ def _run(cli, simulator, duration_s: float | None, plain: bool, every: float, st
     from rich.live import Live
     from rich.text import Text
 
-    from bluelamp.sim.simulator import SimFailed
+    from bluelamp.sim.sim_world import SimFailed
 
     last = [0.0]
 

@@ -63,7 +63,7 @@ def seed_records(database: Database, clock: Clock, report: SeedReport, force_id:
     written = synthetic.load(database, population, force_id=force_id, clock=clock, created_by="demo")
     report.created.append(f"{written:,} generated persons (about 10% recorded twice, for the merge queue)")
     with database.unit_of_work() as session:
-        from bluelamp.records import dedupe
+        from bluelamp.records.duplicates import dedupe
 
         run = dedupe.find_duplicates(session, _actor(force_id), clock, threshold=0.9)
     report.created.append(f"{run.written:,} likely duplicate pairs in the merge queue")
@@ -79,7 +79,8 @@ def _seed_story(session, actor: Actor, clock: Clock) -> str:
     """Jason Smyth, known for violence, his car and phone, his associate, the assault at
     Hanley bus station with its victims, and intelligence about where he deals."""
     from bluelamp.records import crime, intelligence, persons, pole, victims
-    from bluelamp.records.persons import NewAddress, NewIdentifier, NewMarker, NewPerson, OtherName
+    from bluelamp.records.person_parts import NewAddress, NewIdentifier, NewMarker, OtherName
+    from bluelamp.records.persons import NewPerson
     from bluelamp.records.pole import NewLocation, NewObject
 
     three_weeks = PastClock(clock, timedelta(days=21))

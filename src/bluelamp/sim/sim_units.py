@@ -145,6 +145,28 @@ def patrol_radius_km(unit_type: str, town_radius_km: float) -> float:
     return max(PATROL_RADIUS_CAR_KM, town_radius_km)
 
 
+def patrol_leg(
+    here: tuple[float, float],
+    home: tuple[float, float],
+    radius_km: float,
+    unit_type: str,
+    start: float,
+    rnd: random.Random,
+) -> Leg:
+    """From ``here`` to a random point of the beat within ``radius_km`` of ``home``, at
+    patrol speed (a little faster back from well outside the beat)."""
+    away = haversine_km(*here, *home) > radius_km * 1.3
+    distance = radius_km * math.sqrt(rnd.random())
+    angle = rnd.uniform(0, 2 * math.pi)
+    target = (
+        home[0] + distance * math.cos(angle) / 110.57,
+        home[1] + distance * math.sin(angle) / (111.32 * math.cos(math.radians(home[0]))),
+    )
+    points = road_like(here, target, rnd)
+    speed = patrol_speed(unit_type) * (1.3 if away else 1.0)
+    return Leg(points, start, start + max(5.0, path_km(points) * 1000 / speed))
+
+
 class Router:
     """Routes for drives to incidents: an OSRM-compatible route service when a URL is given
     (its geometry when it sends one, its duration scaled for blue lights), else the
