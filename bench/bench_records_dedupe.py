@@ -99,14 +99,14 @@ def plain_settings():
 def plain_train(linker) -> None:
     from splink import block_on
 
-    from bluelamp.records import dedupe
+    from bluelamp.records.duplicates import splink_model
 
-    linker.training.estimate_u_using_random_sampling(max_pairs=dedupe.U_PAIRS, seed=dedupe.SEED)
+    linker.training.estimate_u_using_random_sampling(max_pairs=splink_model.U_PAIRS, seed=splink_model.SEED)
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("dob"), estimate_without_term_frequencies=True, max_pairs=dedupe.EM_PAIRS
+        block_on("dob"), estimate_without_term_frequencies=True, max_pairs=splink_model.EM_PAIRS
     )
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "surname"), estimate_without_term_frequencies=True, max_pairs=dedupe.EM_PAIRS
+        block_on("first_name", "surname"), estimate_without_term_frequencies=True, max_pairs=splink_model.EM_PAIRS
     )
 
 
@@ -121,7 +121,7 @@ FROM dedupe_input WHERE kind = 'primary'
 
 def child(kind: str, url: str, out: str) -> None:
     """Run one job and write its figures (and, for plain, its pairs) as JSON to ``out``."""
-    from bluelamp.records import dedupe
+    from bluelamp.records.duplicates import dedupe, engines, extract, scoring
 
     database = Database.from_url(url)
     actor = Actor.system(FORCE, "bench")
@@ -132,14 +132,14 @@ def child(kind: str, url: str, out: str) -> None:
             job = dedupe.find_duplicates(session, actor, Clock(), threshold=THRESHOLD)
         figures.update(seconds=time.perf_counter() - started, stages=job.seconds, prior=job.prior)
     else:
-        engine = dedupe.DuckDBEngine()
+        engine = engines.DuckDBEngine()
         with database.read() as session:
-            dedupe.extract(session, actor, engine.connection)
-        dedupe.build_input(engine.connection)
+            extract.extract(session, actor, engine.connection)
+        extract.build_input(engine.connection)
         engine.connection.execute(PLAIN_INPUT)
         read = time.perf_counter() - started
         mark = time.perf_counter()
-        _, best, prior = dedupe.score(
+        _, best, prior = scoring.score(
             engine,
             plain_settings(),
             threshold=THRESHOLD,

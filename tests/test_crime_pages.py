@@ -23,6 +23,7 @@ from bluelamp.access.model import AuditEntry
 from bluelamp.clock import FixedClock
 from bluelamp.command import service as incidents
 from bluelamp.records import crime, intelligence, mopi, queries, victims
+from bluelamp.records.crimes import queries as crime_queries
 from bluelamp.records.model import Person, Review, Tombstone, Victim
 from tests.factories.access import csrf_from, ensure_force, make_user
 from tests.factories.command import make_incident, person, staffordshire
@@ -195,7 +196,7 @@ def test_another_forces_crime_answers_exactly_like_a_missing_one(db, clock, inve
         refused = post_form(investigator, "/records/crimes", f"{path}/log", {"text": "looked at it"})
         assert refused.status_code == 404
     with db.read() as session:
-        assert [e.kind for e in queries.investigation_log(session, theirs)] == ["recorded"]
+        assert [e.kind for e in crime_queries.investigation_log(session, theirs)] == ["recorded"]
 
 
 def test_the_log_and_the_outcome_forms_record_and_refuse_next_to_their_fields(db, clock, investigator):
@@ -278,7 +279,7 @@ def test_a_report_is_no_longer_unrecorded_once_its_crime_is_recorded_from_the_fo
     assert sent.status_code == 303
     crime_id = re.match(r"/records/crimes/(\w+)\?done=recorded", sent.headers["location"]).group(1)
     with db.read() as session:
-        event, row = queries.visible_crime(session, officer(), crime_id)
+        event, row = crime_queries.visible_crime(session, officer(), crime_id)
     assert (event.incident_id, row.reported_at, row.recorded_late) == (waiting.id, NOW - timedelta(hours=26), True)
     page = investigator.get("/records/crimes/ncrs")
     assert waiting.reference not in part(page.text, "unrecorded-table", "</table>")

@@ -13,7 +13,7 @@ import pytest
 
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock
-from bluelamp.records import crime, intelligence, merge, mopi, persons, search, victims
+from bluelamp.records import crime, intelligence, merge, mopi, person_reads, search, victims
 from bluelamp.sim.demo import STAFFORDSHIRE, seed_demo
 from bluelamp.sim.demo_records import seed_records
 
@@ -40,7 +40,7 @@ def test_the_story_person_is_found_by_a_misspelt_name_with_his_markers_first(see
     with database.unit_of_work() as session:
         found = search.find_persons(session, reader(), search.PersonQuery(name="Jason Smith"), Clock())
         top = found.hits[0]
-        profile = persons.person_profile(session, reader(), top.person_id, Clock())
+        profile = person_reads.person_profile(session, reader(), top.person_id, Clock())
     assert profile.names[0].family_name == "Smyth"
     assert sorted(m.kind for m in profile.current_markers) == ["violent", "weapons"]
     assert [m.kind for m in profile.past_markers] == ["drugs"]

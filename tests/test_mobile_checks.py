@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import Clock, FixedClock
-from bluelamp.records.persons import NewAddress, NewIdentifier, NewMarker
+from bluelamp.records.person_parts import NewAddress, NewIdentifier, NewMarker
 from tests.factories.access import bearer, ensure_force, make_user
 from tests.factories.command import make_incident
 from tests.factories.records import make_event, make_link, make_location, make_object, make_person, officer
@@ -228,9 +228,11 @@ def test_a_location_check_lists_previous_incidents_and_the_markers_of_those_livi
     moved_out = make_person(db, given_names="Lee", family_name="Dunn", dob_year=1980)
     add_marker(db, moved_out, "firearms", "Shotgun certificate revoked")
     with db.unit_of_work() as session:
-        from bluelamp.records import persons
+        from bluelamp.records import person_parts
 
-        persons.add_address(session, officer(), moved_out.id, NewAddress(location_id=home.id, kind="previous"), Clock())
+        person_parts.add_address(
+            session, officer(), moved_out.id, NewAddress(location_id=home.id, kind="previous"), Clock()
+        )
     here = make_incident(
         db, lat=WELLESLEY[0] + 0.0002, lon=WELLESLEY[1], address="Wellesley Street, Hanley", description="shouting"
     )

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bluelamp.clock import Clock
 from bluelamp.command.model import Incident, LogEntry
-from bluelamp.records.persons import NewAddress, NewMarker
+from bluelamp.records.person_parts import NewAddress, NewMarker
 from bluelamp.tracking import service as tracking
 from bluelamp.tracking.model import Position, Unit
 from tests.factories.access import bearer, make_user

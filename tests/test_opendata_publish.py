@@ -649,3 +649,15 @@ def test_the_demo_force_publishes_its_last_complete_month(db, tmp_path):
     assert report.points >= 20 and report.no_location["stop-and-search"] == 0
     _, rows = read_csv(files(tmp_path, MARCH)["stop-and-search"])
     assert {r["Legislation"] for r in rows} <= set(stop_search.LEGISLATION)
+
+
+def test_the_published_street_file_is_what_an_export_of_the_month_gives(db, world, tmp_path):
+    """One archive writer: a published month's file and an export of the same month from
+    the public tables (what `bluelamp opendata export` writes) are the same bytes."""
+    from bluelamp.opendata import export, queries
+
+    publish_month(db, world, tmp_path)
+    with db.read() as session:
+        exported = export.street_csv(queries.force_crimes(session, FEBRUARY, FORCE))
+    assert exported.count(b"\n") > 2  # crimes and anti-social behaviour, not only the header
+    assert files(tmp_path)["street"].read_bytes() == exported

@@ -30,7 +30,8 @@ from bluelamp.access import service as access_service
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock, FixedClock
 from bluelamp.errors import ConfigError, InvalidInput
-from bluelamp.records import dedupe, merge, synthetic
+from bluelamp.records import merge, synthetic
+from bluelamp.records.duplicates import dedupe, scoring
 from bluelamp.storage import Database, migrate
 from tests.factories.access import ensure_force
 
@@ -245,7 +246,7 @@ def test_a_pair_is_implied_only_when_both_links_and_their_product_reach_the_thre
         "('H', 'J', 10.0, 0.999), ('H', 'K', 9.0, 0.998)"  # J-K never compared, 0.997: implied
     )
     rows = connection.execute(
-        f"SELECT left_id, right_id, through_id, round(probability, 4) FROM ({dedupe.implied_sql('pairs', 0.9)}) "
+        f"SELECT left_id, right_id, through_id, round(probability, 4) FROM ({scoring.implied_sql('pairs', 0.9)}) "
         "ORDER BY left_id"
     ).fetchall()
     assert rows == [("B", "C", "A", 0.9702), ("J", "K", "H", 0.997)]

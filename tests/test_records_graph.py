@@ -14,8 +14,8 @@ from sqlalchemy import select
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import FixedClock
 from bluelamp.errors import Denied, InvalidInput, NotFound
-from bluelamp.records import graph, persons
-from bluelamp.records.persons import NewAddress
+from bluelamp.records import graph, person_parts
+from bluelamp.records.person_parts import NewAddress
 from tests.factories.access import ensure_force
 from tests.factories.records import make_event, make_link, make_location, make_object, make_person, officer
 
@@ -51,7 +51,7 @@ def network(db, clock):
     report = make_event(db, "intelligence", clock, summary="Alan dealing from the car")
     with db.unit_of_work() as session:
         for person in (alan, beth):
-            persons.add_address(
+            person_parts.add_address(
                 session, officer(), person.id, NewAddress(location_id=mill.id, from_date=date(2020, 1, 1)), clock
             )
     make_link(db, alan, "keeper", car, clock)

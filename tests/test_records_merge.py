@@ -15,7 +15,7 @@ from sqlalchemy import text
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock, FixedClock
 from bluelamp.errors import Conflict, Denied, InvalidInput, NotFound
-from bluelamp.records import merge, persons
+from bluelamp.records import merge, person_parts
 from bluelamp.records.model import MergeCandidate
 from tests.factories.access import bearer, make_user
 from tests.factories.records import make_event, make_link, make_location, make_person, officer
@@ -47,8 +47,8 @@ def pair(db, clock):
     survivor = _person(
         db,
         clock,
-        identifiers=(persons.NewIdentifier("pnc_id", "99/123456A"),),
-        addresses=(persons.NewAddress(location_id=home.id, from_date=date(2019, 1, 1)),),
+        identifiers=(person_parts.NewIdentifier("pnc_id", "99/123456A"),),
+        addresses=(person_parts.NewAddress(location_id=home.id, from_date=date(2019, 1, 1)),),
         gender=None,
         retention_group="3",
     )
@@ -61,12 +61,12 @@ def pair(db, clock):
         birth_place="Stoke-on-Trent",
         retention_group="2",
         names=(
-            persons.OtherName("alias", "Jonny", "Smith"),
-            persons.OtherName("nickname", "Smithy", ""),
+            person_parts.OtherName("alias", "Jonny", "Smith"),
+            person_parts.OtherName("nickname", "Smithy", ""),
         ),
-        identifiers=(persons.NewIdentifier("passport", "123456789"),),
-        markers=(persons.NewMarker("violent", "assaulted an officer on arrest", date(2024, 2, 3)),),
-        addresses=(persons.NewAddress(location_id=flat.id, from_date=date(2023, 5, 1)),),
+        identifiers=(person_parts.NewIdentifier("passport", "123456789"),),
+        markers=(person_parts.NewMarker("violent", "assaulted an officer on arrest", date(2024, 2, 3)),),
+        addresses=(person_parts.NewAddress(location_id=flat.id, from_date=date(2023, 5, 1)),),
     )
     associate = _person(db, clock, given_names="Dean", family_name="Walker", dob_year=1990)
     event = make_event(db, "incident", clock, summary="disturbance at the Swan")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import FixedClock
 from bluelamp.errors import Conflict, Denied, InvalidInput, NotFound
-from bluelamp.records import crime, intelligence, mopi, persons, pole, victims
+from bluelamp.records import crime, intelligence, mopi, person_parts, person_reads, persons, pole, victims
 from bluelamp.records.model import (
     Event,
     Intelligence,
@@ -233,10 +233,10 @@ def test_disposing_of_a_person_removes_their_personal_data_and_leaves_a_tombston
         birth_place="Stoke-on-Trent",
         gender="male",
         description={"height_cm": 180},
-        names=(persons.OtherName("alias", "Gaz", "Hollins"),),
-        identifiers=(persons.NewIdentifier("pnc_id", "2001/0012345X"),),
-        markers=(persons.NewMarker("violent", "assaulted an officer in 2019"),),
-        addresses=(persons.NewAddress(location=location),),
+        names=(person_parts.OtherName("alias", "Gaz", "Hollins"),),
+        identifiers=(person_parts.NewIdentifier("pnc_id", "2001/0012345X"),),
+        markers=(person_parts.NewMarker("violent", "assaulted an officer in 2019"),),
+        addresses=(person_parts.NewAddress(location=location),),
     )
     assaulted = record(db, clock, offence_code="105A", summary="pushed in a queue")
     victim = do(db, victims.add_victim, officer(), assaulted.event.id, person.id, clock).victim
@@ -278,7 +278,7 @@ def test_disposing_of_a_person_removes_their_personal_data_and_leaves_a_tombston
     # From now on the person answers like a missing one, to everyone; nor is it queued again.
     for actor in (officer(), dpo(), officer("intelligence_analyst")):
         with pytest.raises(NotFound) as caught:
-            do(db, persons.get_person, actor, person.id, clock)
+            do(db, person_reads.get_person, actor, person.id, clock)
         assert caught.value.detail.replace(person.id, "<id>") == (f"no person {'0' * 32!r}".replace("0" * 32, "<id>"))
     with db.unit_of_work() as session:
         due_on(db, Person, person.id, date(2020, 1, 1))

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import Clock
-from bluelamp.records import merge, persons
+from bluelamp.records import merge, person_parts
 from tests.factories.access import csrf_from, make_user
 from tests.factories.command import make_incident, staffordshire
 from tests.factories.records import make_link, make_location, make_object, make_person, officer
@@ -135,7 +135,7 @@ def test_the_profile_escapes_what_was_recorded(investigator, db):
         db,
         given_names="<script>alert(1)</script>",
         family_name="Smith",
-        markers=(persons.NewMarker("alleges", '<img src=x onerror="alert(2)">'),),
+        markers=(person_parts.NewMarker("alleges", '<img src=x onerror="alert(2)">'),),
     )
     html = investigator.get(f"/records/persons/{person.id}").text
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -193,7 +193,7 @@ def test_a_merged_record_says_so_and_leads_to_its_golden_nominal(investigator, d
         db,
         given_names="Jon",
         family_name="Smyth",
-        markers=(persons.NewMarker("firearms", "owns a shotgun"),),
+        markers=(person_parts.NewMarker("firearms", "owns a shotgun"),),
     )
     with db.unit_of_work() as session:
         merge.merge(session, officer("intelligence_analyst"), survivor.id, duplicate.id, "same PNC record", Clock())

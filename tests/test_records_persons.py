@@ -13,9 +13,10 @@ from sqlalchemy import select
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import FixedClock
 from bluelamp.errors import Conflict, Denied, InvalidInput, NotFound
-from bluelamp.records import persons
+from bluelamp.records import person_parts, person_reads, persons
 from bluelamp.records.model import Person, PersonName
-from bluelamp.records.persons import NewAddress, NewIdentifier, NewMarker, NewPerson, OtherName
+from bluelamp.records.person_parts import NewAddress, NewIdentifier, NewMarker, OtherName
+from bluelamp.records.persons import NewPerson
 from bluelamp.records.pole import NewLocation
 from tests.factories.access import ensure_force
 from tests.factories.records import make_event, make_link, make_location, officer
@@ -184,7 +185,7 @@ def test_an_identifier_is_unique_in_the_force_and_the_clash_names_a_holder_the_a
     # Added later to someone else: the same answer.
     other = add(db, clock, family_name="Jones").person
     with db.unit_of_work() as session, pytest.raises(Conflict) as again:
-        persons.add_identifier(session, officer(), other.id, NewIdentifier("pnc_id", "99/123456A"), clock)
+        person_parts.add_identifier(session, officer(), other.id, NewIdentifier("pnc_id", "99/123456A"), clock)
     assert again.value.extra["person_id"] == holder.id
 
 
@@ -265,10 +266,14 @@ def test_aliases_identifiers_markers_and_addresses_are_added(db, clock):
     person = add(db, clock).person
     actor = officer()
     with db.unit_of_work() as session:
-        alias = persons.add_alias(session, actor, person.id, OtherName("nickname", "Jonno", "Smith"), clock)
-        identifier = persons.add_identifier(session, actor, person.id, NewIdentifier("passport", "987654321"), clock)
-        marker = persons.add_marker(session, actor, person.id, NewMarker("violent", "assaulted officers 2024"), clock)
-        address, location = persons.add_address(
+        alias = person_parts.add_alias(session, actor, person.id, OtherName("nickname", "Jonno", "Smith"), clock)
+        identifier = person_parts.add_identifier(
+            session, actor, person.id, NewIdentifier("passport", "987654321"), clock
+        )
+        marker = person_parts.add_marker(
+            session, actor, person.id, NewMarker("violent", "assaulted officers 2024"), clock
+        )
+        address, location = person_parts.add_address(
             session,
             actor,
             person.id,
@@ -285,7 +290,7 @@ def test_an_address_must_be_a_location_the_actor_can_see(db, clock):
     person = add(db, clock).person
     elsewhere = make_location(db, force_id="west-yorkshire", actor=officer(force_id="west-yorkshire"))
     with db.unit_of_work() as session, pytest.raises(InvalidInput) as refused:
-        persons.add_address(session, officer(), person.id, NewAddress(location_id=elsewhere.id), clock)
+        person_parts.add_address(session, officer(), person.id, NewAddress(location_id=elsewhere.id), clock)
     assert refused.value.problems[0].field == "location_id"
 
 
@@ -294,17 +299,17 @@ def test_a_marker_ends_once(db, clock):
     with db.read() as session:
         marker_id = persons.queries.markers_of(session, person.id)[0].id
     with db.unit_of_work() as session:
-        ended = persons.end_marker(session, officer(), person.id, marker_id, clock)
+        ended = person_parts.end_marker(session, officer(), person.id, marker_id, clock)
     assert ended.to_date == date(2026, 1, 8)
     with db.unit_of_work() as session, pytest.raises(Conflict) as again:
-        persons.end_marker(session, officer(), person.id, marker_id, clock)
+        person_parts.end_marker(session, officer(), person.id, marker_id, clock)
     assert again.value.code == "person.marker_ended"
 
 
 def test_changing_a_person_needs_person_write(db, clock):
     person = add(db, clock).person
     with db.unit_of_work() as session, pytest.raises(Denied):
-        persons.add_marker(session, officer("call_handler"), person.id, NewMarker("violent", "x"), clock)
+        person_parts.add_marker(session, officer("call_handler"), person.id, NewMarker("violent", "x"), clock)
 
 
 # ---------------------------------------------------------------- reading
@@ -313,10 +318,10 @@ def test_changing_a_person_needs_person_write(db, clock):
 def test_reading_a_person_asks_for_a_reason_and_is_audited_with_it(db, clock):
     person = add(db, clock).person
     with db.unit_of_work() as session, pytest.raises(Denied) as refused:
-        persons.get_person(session, officer(reason=None), person.id, clock)
+        person_reads.get_person(session, officer(reason=None), person.id, clock)
     assert refused.value.code == "access.reason_required"
     with db.unit_of_work() as session:
-        persons.get_person(session, officer(reason="checking a caller"), person.id, clock)
+        person_reads.get_person(session, officer(reason="checking a caller"), person.id, clock)
     assert ("person.read", "ok", "checking a caller") in audit_actions(db, person.id)
 
 
@@ -328,7 +333,7 @@ def test_persons_of_another_force_above_clearance_or_disposed_answer_like_missin
         session.get(Person, disposed.id).disposed_at = NOW
     for person_id in (other_force.id, secret.id, disposed.id, "no-such-person"):
         with db.unit_of_work() as session, pytest.raises(NotFound) as missing:
-            persons.person_profile(session, officer(), person_id, clock)
+            person_reads.person_profile(session, officer(), person_id, clock)
         assert missing.value.detail == f"no person {person_id!r}"
 
 
@@ -354,7 +359,7 @@ def test_the_profile_shows_current_markers_first_and_a_timeline_newest_first(db,
     make_link(db, person, "associate_of", associate, clock)
 
     with db.unit_of_work() as session:
-        profile = persons.person_profile(session, officer("investigator"), person.id, clock)
+        profile = person_reads.person_profile(session, officer("investigator"), person.id, clock)
     assert [m.kind for m in profile.current_markers] == ["violent"]
     assert [m.kind for m in profile.past_markers] == ["self_harm"]
     assert [i.value for i in profile.identifiers] == ["99/123456A"]
@@ -369,6 +374,6 @@ def test_the_profile_shows_current_markers_first_and_a_timeline_newest_first(db,
 
     # A call handler may read persons but not crimes: the crime is simply absent.
     with db.unit_of_work() as session:
-        handler_view = persons.person_profile(session, officer("call_handler"), person.id, clock)
+        handler_view = person_reads.person_profile(session, officer("call_handler"), person.id, clock)
     assert [t.event.kind for t in handler_view.timeline] == ["missing_person", "stop_search"]
     assert "crime" not in {v.other_kind for v in handler_view.links}

@@ -16,7 +16,8 @@ from bluelamp.access.model import AuditEntry
 from bluelamp.access.policy import Actor
 from bluelamp.clock import FixedClock
 from bluelamp.errors import Denied, InvalidInput
-from bluelamp.records import queries, search
+from bluelamp.records import search
+from bluelamp.records.lookup import queries
 from bluelamp.records.model import Event
 from bluelamp.records.search import PersonQuery
 from tests.factories.access import bearer, ensure_force, make_user
@@ -119,7 +120,7 @@ def test_a_part_match_ranks_below_the_whole_name(db, clock, person):
 
 
 def test_aliases_and_previous_names_are_searched(db, clock, person):
-    from bluelamp.records.persons import OtherName
+    from bluelamp.records.person_parts import OtherName
 
     married = person("Emma", "Plant", (1982, 4, 4), names=(OtherName("previous", "Emma", "Boulton"),))
     hits = find(db, clock, given_names="Emma", family_name="Boulton")

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import Clock
-from bluelamp.records import merge, persons
+from bluelamp.records import merge, person_parts
 from bluelamp.records.model import Merge, MergeCandidate, Person
 from tests.factories.access import ensure_force, make_user
 from tests.factories.records import make_event, make_location, make_object, make_person, officer
@@ -200,14 +200,14 @@ def test_gender_and_postcode_narrow_what_the_name_search_found(db, officer_brows
         given_names="Sam",
         family_name="Smith",
         gender="female",
-        addresses=(persons.NewAddress(location_id=home.id),),
+        addresses=(person_parts.NewAddress(location_id=home.id),),
     )
     away = make_person(
         db,
         given_names="Sam",
         family_name="Smith",
         gender="male",
-        addresses=(persons.NewAddress(location_id=elsewhere.id),),
+        addresses=(person_parts.NewAddress(location_id=elsewhere.id),),
     )
 
     by_gender = officer_browser.get("/records/search", params={"family_name": "Smith", "gender": "male"})
@@ -323,7 +323,7 @@ def test_the_same_form_sent_twice_saves_one_person_and_opens_it_both_times(db, o
 
 
 def test_a_pnc_id_the_force_already_holds_is_refused_next_to_it_with_the_form_kept(db, officer_browser):
-    make_person(db, family_name="Walker", identifiers=(persons.NewIdentifier("pnc_id", "99/123456A"),))
+    make_person(db, family_name="Walker", identifiers=(person_parts.NewIdentifier("pnc_id", "99/123456A"),))
     form = person_form(officer_browser, family_name="Okonkwo", pnc_id="99/0123456a", confirm_new="yes")
 
     response = officer_browser.post("/records/persons/new", data=form, follow_redirects=False)
@@ -363,7 +363,7 @@ def pair(db):
         dob_month=3,
         dob_day=12,
         gender="male",
-        identifiers=(persons.NewIdentifier("passport", "123456789"),),
+        identifiers=(person_parts.NewIdentifier("passport", "123456789"),),
     )
     add_marker(db, merged, "violent", "assaulted an officer on arrest")
     return survivor, merged, make_candidate_pair(db, survivor, merged)

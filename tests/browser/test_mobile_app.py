@@ -17,8 +17,8 @@ from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock
 from bluelamp.command.model import Incident, LogEntry
 from bluelamp.notebook.model import NotebookEntry
-from bluelamp.records import persons
-from bluelamp.records.persons import NewMarker
+from bluelamp.records import person_parts
+from bluelamp.records.person_parts import NewMarker
 from bluelamp.tracking.model import Emergency, Position
 from tests.conftest import REPO, ConsoleLog
 from tests.factories.access import bearer, make_user
@@ -81,7 +81,7 @@ def test_a_job_arrives_live_and_changes_made_offline_are_applied_once_when_back_
     officer = officer_on_duty(db)
     person = make_person(db, given_names="Lyle", family_name="Quarrendon", dob_year=1990, dob_month=5, dob_day=17)
     with db.unit_of_work() as session:
-        persons.add_marker(
+        person_parts.add_marker(
             session, Actor.system("staffordshire", "test"), person.id, NewMarker("violent", "x"), Clock()
         )
     live_server.app.state.tracking.refresh_unit(officer.unit.id)

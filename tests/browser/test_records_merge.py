@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from bluelamp.records import persons
+from bluelamp.records import person_parts
 from tests.browser.test_records_search import sign_in
 from tests.factories.records import make_person
 from tests.factories.search_pages import add_marker, make_candidate_pair
@@ -29,7 +29,7 @@ def test_an_analyst_compares_a_pair_merges_it_with_a_reason_and_undoes_it(page, 
         dob_month=11,
         dob_day=2,
         gender="male",
-        identifiers=(persons.NewIdentifier("passport", "P1234567"),),
+        identifiers=(person_parts.NewIdentifier("passport", "P1234567"),),
     )
     add_marker(db, later, "drugs", "supplying class A")
     candidate = make_candidate_pair(db, kept, later, weight=18.5)

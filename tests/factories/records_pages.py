@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from bluelamp.clock import Clock
-from bluelamp.records import persons
+from bluelamp.records import person_parts
 from bluelamp.records.model import Event, Location, Person, RecordObject
 from bluelamp.storage import Database
 from tests.factories.records import make_event, make_link, make_location, make_object, make_person
@@ -53,20 +53,20 @@ def make_profiled_person(db: Database, clock: Clock | None = None, *, incident_i
         self_defined_ethnicity="W1",
         officer_ethnicity="IC1",
         description={"height_cm": 183, "build": "slim", "marks": "scar above left eye"},
-        names=(persons.OtherName("alias", "Deano", "Neill"),),
+        names=(person_parts.OtherName("alias", "Deano", "Neill"),),
         identifiers=(
-            persons.NewIdentifier("pnc_id", pnc_id),
-            persons.NewIdentifier("driving_licence", licence),
+            person_parts.NewIdentifier("pnc_id", pnc_id),
+            person_parts.NewIdentifier("driving_licence", licence),
         ),
         markers=(
-            persons.NewMarker("violent", "assaulted door staff with a glass", date(2024, 5, 1)),
-            persons.NewMarker("weapons", "carried a lock knife when stopped", date(2025, 2, 1)),
-            persons.NewMarker("drugs", "supplied cannabis (expired)", date(2019, 1, 1), date(2021, 1, 1)),
-            persons.NewMarker("escape_risk", "planned transfer", date(today.year + 1, 1, 1)),
+            person_parts.NewMarker("violent", "assaulted door staff with a glass", date(2024, 5, 1)),
+            person_parts.NewMarker("weapons", "carried a lock knife when stopped", date(2025, 2, 1)),
+            person_parts.NewMarker("drugs", "supplied cannabis (expired)", date(2019, 1, 1), date(2021, 1, 1)),
+            person_parts.NewMarker("escape_risk", "planned transfer", date(today.year + 1, 1, 1)),
         ),
         addresses=(
-            persons.NewAddress(location_id=home.id, kind="home", from_date=date(2022, 6, 1)),
-            persons.NewAddress(
+            person_parts.NewAddress(location_id=home.id, kind="home", from_date=date(2022, 6, 1)),
+            person_parts.NewAddress(
                 location_id=old_home.id, kind="previous", from_date=date(2015, 1, 1), to_date=date(2022, 5, 31)
             ),
         ),

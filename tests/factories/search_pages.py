@@ -8,7 +8,7 @@ import re
 from datetime import date
 
 from bluelamp.clock import Clock
-from bluelamp.records import persons
+from bluelamp.records import person_parts
 from bluelamp.records.model import MergeCandidate, Person
 from bluelamp.storage import Database
 from tests.factories.access import csrf_from
@@ -52,11 +52,11 @@ def make_candidate_pair(
 def add_marker(db: Database, person: Person, kind: str = "violent", reason: str = "assaulted an officer") -> None:
     """A warning marker in force from today on a person."""
     with db.unit_of_work() as session:
-        persons.add_marker(
+        person_parts.add_marker(
             session,
             officer(force_id=person.force_id),
             person.id,
-            persons.NewMarker(kind, reason, date.today()),
+            person_parts.NewMarker(kind, reason, date.today()),
             Clock(),
         )
 

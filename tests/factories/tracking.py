@@ -46,7 +46,9 @@ def make_unit(
     **kwargs,
 ) -> Unit:
     ensure_force(db, force_id)
-    call_sign = call_sign or f"SF{next(_numbers)}"
+    # "TU" (test unit): the demo force's own units are named by station (SF11, SFN1, ...),
+    # and tests on the live server share its database with them.
+    call_sign = call_sign or f"TU{next(_numbers)}"
     with db.unit_of_work() as session:
         unit = service.add_unit(
             session,

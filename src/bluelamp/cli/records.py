@@ -14,7 +14,7 @@ from rich.table import Table
 from bluelamp.access import queries as access_queries
 from bluelamp.errors import Conflict, InvalidInput
 from bluelamp.records import graph as link_chart
-from bluelamp.records import persons, pole
+from bluelamp.records import person_fields, person_parts, person_reads, persons, pole
 
 app = typer.Typer(
     help="Records (RMS): persons, objects, locations, events, links; search, dedupe and reviews.",
@@ -79,7 +79,7 @@ def person_add(
     family: Annotated[str, typer.Option(help="Family name")],
     given: Annotated[str, typer.Option(help="Given names")] = "",
     dob: Annotated[str, typer.Option(help="Date of birth, full or partial: 1985-03-12, 1985-03 or 1985")] = "",
-    gender: Annotated[str | None, typer.Option(help=", ".join(persons.GENDERS))] = None,
+    gender: Annotated[str | None, typer.Option(help=", ".join(person_fields.GENDERS))] = None,
     ethnicity: Annotated[str | None, typer.Option(help="Self-defined 18+1 code, e.g. W1")] = None,
     officer_ethnicity: Annotated[str | None, typer.Option(help="Officer-defined IC code, e.g. IC1")] = None,
     birth_place: Annotated[str | None, typer.Option(help="Place of birth")] = None,
@@ -100,9 +100,9 @@ def person_add(
 ) -> None:
     """Record a person; likely duplicates are listed (and nothing saved) unless --confirm-new."""
     cli = ctx.obj
-    year, month, day = persons.parse_dob(dob)
-    names = tuple(persons.OtherName("alias", *_name(a)) for a in alias or []) + tuple(
-        persons.OtherName("previous", *_name(p)) for p in previous_name or []
+    year, month, day = person_fields.parse_dob(dob)
+    names = tuple(person_parts.OtherName("alias", *_name(a)) for a in alias or []) + tuple(
+        person_parts.OtherName("previous", *_name(p)) for p in previous_name or []
     )
     command = persons.NewPerson(
         given_names=given,
@@ -115,8 +115,8 @@ def person_add(
         self_defined_ethnicity=ethnicity,
         officer_ethnicity=officer_ethnicity,
         names=names,
-        identifiers=tuple(persons.NewIdentifier(k, v) for k, v in _pairs(identifier, "--identifier")),
-        markers=tuple(persons.NewMarker(k, v) for k, v in _pairs(marker, "--marker", ":")),
+        identifiers=tuple(person_parts.NewIdentifier(k, v) for k, v in _pairs(identifier, "--identifier")),
+        markers=tuple(person_parts.NewMarker(k, v) for k, v in _pairs(marker, "--marker", ":")),
         marking=marking,
         retention_group=retention_group,
         confirm_new=confirm_new,
@@ -149,7 +149,7 @@ def person_show(
     cli = ctx.obj
     out = cli.console
     with cli.ready_database().unit_of_work() as session:
-        profile = persons.person_profile(session, cli.actor(_force(session, force)), person_id, cli.clock)
+        profile = person_reads.person_profile(session, cli.actor(_force(session, force)), person_id, cli.clock)
         person = profile.person
         for m in profile.current_markers:
             out.print(

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from bluelamp.cli.records import ForceOption, _force
 from bluelamp.cli.records import app as records_app
-from bluelamp.records import dedupe, merge, pole
+from bluelamp.records import merge, pole
+from bluelamp.records.duplicates import dedupe
 
 
 @records_app.command("dedupe")

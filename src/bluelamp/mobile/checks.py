@@ -52,7 +52,7 @@ from bluelamp.clock import Clock, to_local
 from bluelamp.command import queries as command_queries
 from bluelamp.command.service import settings_of
 from bluelamp.errors import CATALOGUE, Denied, FieldProblem, InvalidInput
-from bluelamp.records import persons, pole, search
+from bluelamp.records import person_fields, person_reads, pole, search
 from bluelamp.records import queries as records_queries
 from bluelamp.records.model import EventKind, IdentifierKind, LinkRole, MarkerKind, ObjectKind
 from bluelamp.records.names import normalise
@@ -531,11 +531,11 @@ def _person_input(query: PersonCheckQuery, today: date) -> tuple[str, str, tuple
     dob = (None, None, None)
     if (query.dob or "").strip():
         try:
-            dob = persons.parse_dob(query.dob)
+            dob = person_fields.parse_dob(query.dob)
         except InvalidInput as error:
             problems.append(_Problem(FieldProblem("dob", error.problems[0].message), "person.invalid_dob"))
         else:
-            for problem in persons.dob_problems(*dob, today):
+            for problem in person_fields.dob_problems(*dob, today):
                 problems.append(_Problem(FieldProblem("dob", problem.message), "person.invalid_dob"))
     if not family.strip() and not given.strip():
         if any(dob):
@@ -557,8 +557,8 @@ def _person_by_record_id(session: Session, actor: Actor, record_id: str) -> Pers
     """The person a record id names, if the actor may see them: a PNC ID's holder, or the
     person of that id (a merged person's survivor)."""
     text = record_id.strip()
-    pnc = persons.normalise_identifier(IdentifierKind.PNC_ID, text)
-    if persons.IDENTIFIER_FORMATS[IdentifierKind.PNC_ID][0].match(pnc):
+    pnc = person_fields.normalise_identifier(IdentifierKind.PNC_ID, text)
+    if person_fields.IDENTIFIER_FORMATS[IdentifierKind.PNC_ID][0].match(pnc):
         holder = records_queries.identifier_holder(session, actor.force_id, IdentifierKind.PNC_ID.value, pnc)
         text = holder.person_id if holder is not None else ""
     person = records_queries.visible_person(session, actor, text) if text else None
@@ -636,7 +636,7 @@ def _found_by(hit: search.PersonHit) -> str:
 def person_card(
     session: Session, actor: Actor, person_id: str, reason: CheckReason, clock: Clock, *, months: int = RECENT_MONTHS
 ) -> PersonCard:
-    """The compact card of a person a check found (``persons.person_profile``: a person the
+    """The compact card of a person a check found (``person_reads.person_profile``: a person the
     actor may not see answers like a missing one; audited as ``person.read``). Asks for the
     check's reason first."""
     require(actor, Action.PERSON_READ)
@@ -645,7 +645,7 @@ def person_card(
     now = clock.now()
     today = to_local(now).date()
     since = _months_ago(now, months)
-    profile = persons.person_profile(session, checked, person_id, clock)
+    profile = person_reads.person_profile(session, checked, person_id, clock)
     person = profile.person
     about = About()
     about.flags, about.markers = _marker_views(profile.current_markers)

@@ -68,8 +68,9 @@ from bluelamp.errors import CATALOGUE, Conflict, FieldProblem, InvalidInput, Not
 from bluelamp.events import Event as BusEvent
 from bluelamp.mobile import queries
 from bluelamp.mobile.model import SceneBlob, ScenePhoto, SceneStatement, SceneSuspect
-from bluelamp.records import classification, crime, persons, pole, victims
+from bluelamp.records import classification, crime, person_fields, persons, pole, victims
 from bluelamp.records import queries as records_queries
+from bluelamp.records.crimes import queries as crime_queries
 from bluelamp.records.model import Crime, Event, LinkRole, Location, Person
 
 if TYPE_CHECKING:
@@ -330,7 +331,7 @@ def _resolve_person(session: Session, actor: Actor, choice: PersonChoice, prefix
             raise crime.invalid([_problem(f"{prefix}.person_id", f"no person {choice.person_id.strip()!r}")])
         return found
     try:
-        year, month, day = persons.parse_dob(choice.dob)
+        year, month, day = person_fields.parse_dob(choice.dob)
         saved = persons.add_person(
             session,
             actor,
@@ -863,7 +864,7 @@ def take_statement(
 
 def _readable_crime(session: Session, actor: Actor, crime_id: str, missing: str) -> tuple[Event, Crime]:
     require(actor, Action.CRIME_READ)
-    found = records_queries.visible_crime(session, actor, crime_id)
+    found = crime_queries.visible_crime(session, actor, crime_id)
     if found is None:
         raise NotFound(missing)
     return found

@@ -50,7 +50,8 @@ from bluelamp.command.model import LogKind
 from bluelamp.command.queries import visible_incident
 from bluelamp.errors import CATALOGUE, Conflict, FieldProblem, InvalidInput, NotFound
 from bluelamp.events import Event as BusEvent
-from bluelamp.records import classification, mopi, pole, queries, victims
+from bluelamp.records import classification, mopi, pole, victims
+from bluelamp.records.crimes import queries
 from bluelamp.records.model import Crime, Event, EventKind, InvestigationEntry, LinkRole, Person, Victim
 
 if TYPE_CHECKING:
@@ -591,7 +592,7 @@ def reopen_crime(session: Session, actor: Actor, crime_id: str, reason: str, clo
     return CrimeChanged(event, crime, entry)
 
 
-# ---------------------------------------------------------------- the NCRS list (web/pages/crimes.py)
+# ---------------------------------------------------------------- the NCRS list (web/pages/crime_lists.py)
 
 # Incident categories of the crime family that are not a crime for the force to record:
 # fraud is recorded centrally by Action Fraud; a wanted person sighted is not a new crime.

@@ -36,7 +36,8 @@ from bluelamp.access.policy import Action, Actor, require_reason
 from bluelamp.access.service import require
 from bluelamp.clock import Clock
 from bluelamp.errors import CATALOGUE, FieldProblem, InvalidInput, NotFound
-from bluelamp.records import pole, queries
+from bluelamp.records import pole
+from bluelamp.records.crimes import queries
 from bluelamp.records.model import Event, EventKind, Intelligence, LinkRole
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
 """Merging duplicate persons into a golden nominal, undoing a merge, and the queue of merge
-candidates the dedupe job (``records/dedupe.py``) fills.
+candidates the dedupe job (``records/duplicates/``) fills.
 
 Decisions this module makes (issue 6):
 
@@ -40,7 +40,8 @@ from bluelamp.access.policy import Action, Actor, Marking
 from bluelamp.access.service import require
 from bluelamp.clock import Clock
 from bluelamp.errors import CATALOGUE, Conflict, FieldProblem, InvalidInput, NotFound
-from bluelamp.records import queries
+from bluelamp.records import queries as records_queries
+from bluelamp.records.duplicates import queries
 from bluelamp.records.model import (
     Link,
     Location,
@@ -130,7 +131,7 @@ def _force(actor: Actor) -> str:
 
 
 def _person(session: Session, actor: Actor, person_id: str) -> Person:
-    found = queries.visible_person(session, actor, (person_id or "").strip(), for_update=True)
+    found = records_queries.visible_person(session, actor, (person_id or "").strip(), for_update=True)
     if found is None:
         raise NotFound(f"no person {person_id!r}")
     return found
@@ -324,8 +325,8 @@ def unmerge(session: Session, actor: Actor, merge_id: str, reason: str | None, c
     row = queries.merge_by_id(session, force_id, (merge_id or "").strip(), for_update=True)
     if row is None:
         raise NotFound(f"no merge {merge_id!r}")
-    survivor = queries.visible_person(session, actor, row.survivor_id, for_update=True)
-    merged = queries.visible_person(session, actor, row.merged_id, for_update=True)
+    survivor = records_queries.visible_person(session, actor, row.survivor_id, for_update=True)
+    merged = records_queries.visible_person(session, actor, row.merged_id, for_update=True)
     if survivor is None or merged is None:
         raise NotFound(f"no merge {merge_id!r}")
     if row.undone_at is not None:
@@ -429,7 +430,7 @@ def reject_candidate(
     text = (reason or "").strip() or "not the same person"
     candidate = queries.candidate_by_id(session, force_id, (candidate_id or "").strip())
     if candidate is None or any(
-        queries.visible_person(session, actor, pid) is None for pid in (candidate.left_id, candidate.right_id)
+        records_queries.visible_person(session, actor, pid) is None for pid in (candidate.left_id, candidate.right_id)
     ):
         raise NotFound(f"no merge candidate {candidate_id!r}")
     if candidate.status != CandidateStatus.OPEN:
@@ -492,10 +493,10 @@ class MergeView:
 def _side(session: Session, actor: Actor, person: Person) -> PersonSide:
     return PersonSide(
         person=person,
-        names=[n for n in queries.names_of(session, person.id) if n.kind != PART_KIND],
-        identifiers=queries.identifiers_of(session, person.id),
-        markers=queries.markers_of(session, person.id),
-        addresses=queries.addresses_of(session, actor, person.id),
+        names=[n for n in records_queries.names_of(session, person.id) if n.kind != PART_KIND],
+        identifiers=records_queries.identifiers_of(session, person.id),
+        markers=records_queries.markers_of(session, person.id),
+        addresses=records_queries.addresses_of(session, actor, person.id),
     )
 
 
@@ -509,7 +510,9 @@ def compare_candidate(session: Session, actor: Actor, candidate_id: str, clock: 
     candidate = queries.candidate_by_id(session, force_id, (candidate_id or "").strip())
     people = []
     if candidate is not None:
-        people = [queries.visible_person(session, actor, pid) for pid in (candidate.left_id, candidate.right_id)]
+        people = [
+            records_queries.visible_person(session, actor, pid) for pid in (candidate.left_id, candidate.right_id)
+        ]
     if candidate is None or any(p is None for p in people):
         raise NotFound(f"no merge candidate {candidate_id!r}")
     left, right = (_side(session, actor, p) for p in people)
@@ -575,11 +578,11 @@ def history(session: Session, actor: Actor, person_id: str) -> MergeHistory:
         if row.merged_id == person_id:
             merged_by = row
         else:
-            source = queries.visible_person(session, actor, row.merged_id)
+            source = records_queries.visible_person(session, actor, row.merged_id)
             if source is not None:
                 merged_from.append((row, source))
     golden = None
     if merged_by is not None:
         target = resolve(session, person_id)
-        golden = queries.visible_person(session, actor, target) if target != person_id else None
+        golden = records_queries.visible_person(session, actor, target) if target != person_id else None
     return MergeHistory(merged_by, golden, merged_from)

@@ -52,8 +52,9 @@ from bluelamp.access.policy import Action, Actor
 from bluelamp.access.service import require
 from bluelamp.clock import Clock, to_local
 from bluelamp.errors import CATALOGUE, Conflict, FieldProblem, InvalidInput, NotFound
-from bluelamp.records import classification, pole, queries
+from bluelamp.records import classification, pole
 from bluelamp.records.model import Event, Intelligence, Person, RecordType, Review, Tombstone
+from bluelamp.records.retention import queries
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session

@@ -55,7 +55,8 @@ from bluelamp.access.policy import Action, Actor, require_reason
 from bluelamp.access.service import require
 from bluelamp.clock import Clock, to_local
 from bluelamp.errors import CATALOGUE, FieldProblem, InvalidInput
-from bluelamp.records import names, pole, queries
+from bluelamp.records import names, pole
+from bluelamp.records.lookup import queries
 from bluelamp.records.names import PART_KIND, first_name, normalise, phonetic
 
 if TYPE_CHECKING:

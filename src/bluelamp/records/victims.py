@@ -45,7 +45,9 @@ from bluelamp.access.policy import Action, Actor
 from bluelamp.access.service import force_settings, require
 from bluelamp.clock import LONDON, Clock, to_local
 from bluelamp.errors import CATALOGUE, Conflict, FieldProblem, InvalidInput, NotFound
-from bluelamp.records import crime, pole, queries
+from bluelamp.records import crime, pole
+from bluelamp.records import queries as records_queries
+from bluelamp.records.crimes import queries
 from bluelamp.records.model import Event, LinkRole, Victim, VictimUpdate
 
 if TYPE_CHECKING:
@@ -192,7 +194,7 @@ def add_victim(
     require(actor, Action.CRIME_RECORD)
     event, row = crime.visible_crime(session, actor, crime_id, for_update=True)
     reason = _reason(enhanced, enhanced_reason)
-    person = queries.visible_person(session, actor, (person_id or "").strip())
+    person = records_queries.visible_person(session, actor, (person_id or "").strip())
     if person is None:
         raise NotFound(f"no person {person_id!r}")
     if queries.victim_of(session, event.id, person.id) is not None:
@@ -214,7 +216,10 @@ def add_victim(
     )
     session.add(victim)
     session.flush()
-    if queries.open_link(session, event.force_id, pole.ref(person), LinkRole.VICTIM.value, pole.ref(event)) is None:
+    if (
+        records_queries.open_link(session, event.force_id, pole.ref(person), LinkRole.VICTIM.value, pole.ref(event))
+        is None
+    ):
         pole.link(session, actor, person, LinkRole.VICTIM.value, event, clock)
     crime.write_log(
         session,

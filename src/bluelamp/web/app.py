@@ -53,8 +53,12 @@ from bluelamp.web.pages import account as account_pages
 from bluelamp.web.pages import admin as admin_pages
 from bluelamp.web.pages import audit as audit_pages
 from bluelamp.web.pages import control as control_pages
-from bluelamp.web.pages import crimes as crimes_pages
+from bluelamp.web.pages import crime_lists as crime_lists_pages
+from bluelamp.web.pages import crime_record as crime_record_pages
+from bluelamp.web.pages import crime_recording as crime_recording_pages
+from bluelamp.web.pages import crime_victims as crime_victims_pages
 from bluelamp.web.pages import home as home_pages
+from bluelamp.web.pages import intelligence as intelligence_pages
 from bluelamp.web.pages import mobile as mobile_pages
 from bluelamp.web.pages import mobile_checks as mobile_checks_pages
 from bluelamp.web.pages import mobile_notebook as mobile_notebook_pages
@@ -63,6 +67,7 @@ from bluelamp.web.pages import oidc as oidc_pages
 from bluelamp.web.pages import record_search as record_search_pages
 from bluelamp.web.pages import records as records_pages
 from bluelamp.web.pages import resources as resources_pages
+from bluelamp.web.pages import reviews as reviews_pages
 from bluelamp.web.security import SecurityHeaders
 
 HERE = Path(__file__).parent
@@ -79,7 +84,12 @@ PAGE_MODULES = [
     control_pages,
     record_search_pages,  # before records_pages: /records/persons/new is a page, not an id
     records_pages,
-    crimes_pages,
+    crime_lists_pages,  # these two before crime_record_pages: /records/crimes/ncrs and /new are pages, not ids
+    crime_recording_pages,
+    crime_record_pages,
+    crime_victims_pages,
+    intelligence_pages,
+    reviews_pages,
     mobile_pages,
     mobile_checks_pages,
     mobile_notebook_pages,

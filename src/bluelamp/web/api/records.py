@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from bluelamp.access.audit import Audit, Outcome, audited, refused_if_missing
 from bluelamp.access.policy import Action
 from bluelamp.records import graph as link_chart
-from bluelamp.records import persons, pole
+from bluelamp.records import person_fields, person_parts, person_reads, persons, pole
 from bluelamp.records.model import EventKind, IdentifierKind, LinkRole, MarkerKind, ObjectKind
 from bluelamp.web.auth import Caller, allow
 from bluelamp.web.deps import Db, Now
@@ -316,16 +316,16 @@ class NameIn(BaseModel):
     from_date: date | None = None
     to_date: date | None = None
 
-    def command(self) -> persons.OtherName:
-        return persons.OtherName(**self.model_dump())
+    def command(self) -> person_parts.OtherName:
+        return person_parts.OtherName(**self.model_dump())
 
 
 class IdentifierIn(BaseModel):
     kind: str = Field(description=", ".join(k.value for k in IdentifierKind))
     value: str
 
-    def command(self) -> persons.NewIdentifier:
-        return persons.NewIdentifier(**self.model_dump())
+    def command(self) -> person_parts.NewIdentifier:
+        return person_parts.NewIdentifier(**self.model_dump())
 
 
 class MarkerIn(BaseModel):
@@ -334,8 +334,8 @@ class MarkerIn(BaseModel):
     from_date: date | None = None
     to_date: date | None = None
 
-    def command(self) -> persons.NewMarker:
-        return persons.NewMarker(**self.model_dump())
+    def command(self) -> person_parts.NewMarker:
+        return person_parts.NewMarker(**self.model_dump())
 
 
 class AddressIn(BaseModel):
@@ -347,8 +347,8 @@ class AddressIn(BaseModel):
     from_date: date | None = None
     to_date: date | None = None
 
-    def command(self) -> persons.NewAddress:
-        return persons.NewAddress(
+    def command(self) -> person_parts.NewAddress:
+        return person_parts.NewAddress(
             location_id=self.location_id,
             location=self.location.command() if self.location else None,
             kind=self.kind,
@@ -481,13 +481,13 @@ def codes(caller: Reader):
     """Ethnicity codes (self-defined 18+1 and officer IC), genders, identifier, marker,
     address, name, object and event kinds, link roles with the record types they join, retention groups."""
     return CodesOut(
-        self_defined_ethnicity=persons.SELF_DEFINED_ETHNICITY,
-        officer_ethnicity=persons.OFFICER_ETHNICITY,
-        genders=list(persons.GENDERS),
+        self_defined_ethnicity=person_fields.SELF_DEFINED_ETHNICITY,
+        officer_ethnicity=person_fields.OFFICER_ETHNICITY,
+        genders=list(person_fields.GENDERS),
         identifier_kinds=[k.value for k in IdentifierKind],
         marker_kinds=[k.value for k in MarkerKind],
-        address_kinds=list(persons.ADDRESS_KINDS),
-        name_kinds=list(persons.OTHER_NAME_KINDS),
+        address_kinds=list(person_fields.ADDRESS_KINDS),
+        name_kinds=list(person_fields.OTHER_NAME_KINDS),
         object_kinds=[k.value for k in ObjectKind],
         event_kinds=[k.value for k in EventKind],
         link_roles={str(role): sorted([list(p) for p in pairs]) for role, pairs in pole.LINK_ROLES.items()},
@@ -509,7 +509,7 @@ def profile(caller: Reader, db: Db, clock: Now, person_id: str):
     """Warning markers first, then identity, names, identifiers, addresses, links and the
     timeline of linked events. Asks for a reason; audited."""
     with audited(db, caller.trail) as session, refused_if_missing(caller.trail, _missing("person", person_id)):
-        found = persons.person_profile(session, caller.actor, person_id, clock)
+        found = person_reads.person_profile(session, caller.actor, person_id, clock)
         return ProfileOut(
             current_markers=_rows(MarkerOut, found.current_markers),
             past_markers=_rows(MarkerOut, found.past_markers),
@@ -537,7 +537,7 @@ def update_person(caller: Writer, db: Db, clock: Now, person_id: str, body: Pers
 def add_name(caller: Writer, db: Db, clock: Now, person_id: str, body: NameIn):
     """An alias, previous name or nickname, with the dates it was used."""
     with db.unit_of_work() as session:
-        return _row(NameOut, persons.add_alias(session, caller.actor, person_id, body.command(), clock))
+        return _row(NameOut, person_parts.add_alias(session, caller.actor, person_id, body.command(), clock))
 
 
 @router.post(
@@ -551,7 +551,7 @@ def add_identifier(caller: Writer, db: Db, clock: Now, person_id: str, body: Ide
     """PNC ID, driving licence, passport, NI or CRO number; 409 ``person.identifier_taken``
     when the force already holds it."""
     with db.unit_of_work() as session:
-        return _row(IdentifierOut, persons.add_identifier(session, caller.actor, person_id, body.command(), clock))
+        return _row(IdentifierOut, person_parts.add_identifier(session, caller.actor, person_id, body.command(), clock))
 
 
 @router.post(
@@ -563,7 +563,7 @@ def add_identifier(caller: Writer, db: Db, clock: Now, person_id: str, body: Ide
 )
 def add_marker(caller: Writer, db: Db, clock: Now, person_id: str, body: MarkerIn):
     with db.unit_of_work() as session:
-        return _row(MarkerOut, persons.add_marker(session, caller.actor, person_id, body.command(), clock))
+        return _row(MarkerOut, person_parts.add_marker(session, caller.actor, person_id, body.command(), clock))
 
 
 @router.post(
@@ -574,7 +574,7 @@ def add_marker(caller: Writer, db: Db, clock: Now, person_id: str, body: MarkerI
 )
 def end_marker(caller: Writer, db: Db, clock: Now, person_id: str, marker_id: str, body: EndMarkerIn):
     with db.unit_of_work() as session:
-        return _row(MarkerOut, persons.end_marker(session, caller.actor, person_id, marker_id, clock, on=body.on))
+        return _row(MarkerOut, person_parts.end_marker(session, caller.actor, person_id, marker_id, clock, on=body.on))
 
 
 @router.post(
@@ -586,7 +586,7 @@ def end_marker(caller: Writer, db: Db, clock: Now, person_id: str, marker_id: st
 )
 def add_address(caller: Writer, db: Db, clock: Now, person_id: str, body: AddressIn):
     with db.unit_of_work() as session:
-        return AddressOut.of(persons.add_address(session, caller.actor, person_id, body.command(), clock))
+        return AddressOut.of(person_parts.add_address(session, caller.actor, person_id, body.command(), clock))
 
 
 # ---------------------------------------------------------------- routes: objects, locations, events

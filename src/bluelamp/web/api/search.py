@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from bluelamp.access.audit import audited
 from bluelamp.access.policy import Action
-from bluelamp.records import persons, pole, search
+from bluelamp.records import person_fields, pole, search
 from bluelamp.web.auth import Caller, allow
 from bluelamp.web.deps import Db, Now
 
@@ -109,7 +109,7 @@ def search_persons(
     422 ``search.no_criteria`` without a name, ``search.only_wildcards`` for a name of only
     wildcards, ``search.invalid_criteria`` for a date of birth in the future or an
     impossible age range."""
-    year, month, day = persons.parse_dob(dob)
+    year, month, day = person_fields.parse_dob(dob)
     query = search.PersonQuery(
         given_names=given_names,
         family_name=family_name,

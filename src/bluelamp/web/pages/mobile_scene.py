@@ -27,7 +27,7 @@ from bluelamp.mobile import scene
 from bluelamp.records import classification
 from bluelamp.web.auth import Caller, allow
 from bluelamp.web.deps import Db, Now
-from bluelamp.web.pages.crimes import SUGGESTED_OFFENCES
+from bluelamp.web.pages.crime_recording import SUGGESTED_OFFENCES
 
 router = APIRouter(include_in_schema=False)
 NAV = []

@@ -5,7 +5,7 @@ Search (``/records/search``) is a GET form, so every search is an address to boo
 send; htmx swaps the search area (the form with its messages, and the results) in place
 and pushes that address. A person search is ranked by ``records.search`` and each person
 found shows why (the explanation's features and their points) and their warning markers
-in force; gender and postcode narrow what the name search found (``persons.found_details``).
+in force; gender and postcode narrow what the name search found (``person_reads.found_details``).
 Reading personal data asks for a reason: a missing one sends the browser to
 /account/reason and back to the same search (web/errors.py; for an htmx search, here).
 
@@ -37,7 +37,7 @@ from bluelamp.access.policy import Action
 from bluelamp.clock import Clock, to_local
 from bluelamp.errors import BluelampError, Conflict, Denied, FieldProblem, InvalidInput, NotFound
 from bluelamp.idempotency import service as idempotency
-from bluelamp.records import merge, persons, pole, search
+from bluelamp.records import merge, person_fields, person_parts, person_reads, persons, pole, search
 from bluelamp.records.model import IdentifierKind, MarkerKind
 from bluelamp.storage import Database
 from bluelamp.web.auth import Caller, allow
@@ -134,7 +134,7 @@ PERSON_RENAME = {
     "addresses[0].location.postcode": "postcode",
     "addresses[0].to_date": "address_from",
 }
-# The dedupe model's comparisons (records/dedupe.py), as the explanation names them.
+# The dedupe model's comparisons (records/duplicates/splink_model.py), as the explanation names them.
 COMPARISON_LABELS = {
     "given": "Given name",
     "family": "Family name",
@@ -223,7 +223,7 @@ class Found:
 def _search_persons(session, caller: Caller, form: dict[str, str], clock: Clock) -> dict[str, Any]:
     problems: list[FieldProblem] = []
     try:
-        year, month, day = persons.parse_dob(form["dob"])
+        year, month, day = person_fields.parse_dob(form["dob"])
     except InvalidInput as error:
         problems += error.problems
         year = month = day = None
@@ -242,7 +242,7 @@ def _search_persons(session, caller: Caller, form: dict[str, str], clock: Clock)
     )
     narrowing = bool(form["gender"].strip() or form["postcode"].strip())
     found = search.find_persons(session, caller.actor, query, clock, limit=NARROWED_FROM if narrowing else RESULTS)
-    details = persons.found_details(
+    details = person_reads.found_details(
         session,
         caller.actor,
         [h.person_id for h in found.hits],
@@ -370,8 +370,8 @@ def _person_page(
         "genders": GENDER_LABELS,
         "identifier_fields": IDENTIFIER_FIELDS,
         "person_fields": PERSON_FIELDS,
-        "name_kinds": [(k, NAME_KIND_LABELS[k].capitalize()) for k in persons.OTHER_NAME_KINDS],
-        "address_kinds": [(k, k.replace("_", " ").capitalize()) for k in persons.ADDRESS_KINDS],
+        "name_kinds": [(k, NAME_KIND_LABELS[k].capitalize()) for k in person_fields.OTHER_NAME_KINDS],
+        "address_kinds": [(k, k.replace("_", " ").capitalize()) for k in person_fields.ADDRESS_KINDS],
     }
     return _templates(request).TemplateResponse(request, "record_search/person_new.html", context, status_code=status)
 
@@ -380,7 +380,7 @@ def _new_person(form: dict[str, str], confirm_new: bool) -> tuple[persons.NewPer
     """The command the form asks for, or the problems of what cannot even be read."""
     problems: list[FieldProblem] = []
     try:
-        year, month, day = persons.parse_dob(form["dob"])
+        year, month, day = person_fields.parse_dob(form["dob"])
     except InvalidInput as error:
         problems += error.problems
         year = month = day = None
@@ -394,16 +394,16 @@ def _new_person(form: dict[str, str], confirm_new: bool) -> tuple[persons.NewPer
         return None, problems
     names = ()
     if form["other_given"].strip() or form["other_family"].strip():
-        names = (persons.OtherName(form["other_kind"], form["other_given"], form["other_family"]),)
+        names = (person_parts.OtherName(form["other_kind"], form["other_given"], form["other_family"]),)
     identifiers = tuple(
-        persons.NewIdentifier(kind, form[kind]) for kind, _, _ in IDENTIFIER_FIELDS if form[kind].strip()
+        person_parts.NewIdentifier(kind, form[kind]) for kind, _, _ in IDENTIFIER_FIELDS if form[kind].strip()
     )
     addresses = ()
     if any(form[name].strip() for name in ("line1", "line2", "town", "postcode")):
         location = pole.NewLocation(
             line1=form["line1"], line2=form["line2"], town=form["town"], postcode=form["postcode"]
         )
-        addresses = (persons.NewAddress(location=location, kind=form["address_kind"] or "home", from_date=since),)
+        addresses = (person_parts.NewAddress(location=location, kind=form["address_kind"] or "home", from_date=since),)
     command = persons.NewPerson(
         given_names=form["given_names"],
         family_name=form["family_name"],

@@ -29,7 +29,7 @@ from bluelamp.clock import Clock, to_local
 from bluelamp.command import service as incidents
 from bluelamp.errors import NotFound
 from bluelamp.records import graph as link_chart
-from bluelamp.records import merge, persons, pole
+from bluelamp.records import merge, person_fields, person_reads, pole
 from bluelamp.records.model import EventKind, ObjectKind
 from bluelamp.storage import Database
 from bluelamp.web.auth import Caller, allow
@@ -217,7 +217,7 @@ def person_page(request: Request, caller: Reader, db: Db, clock: Now, person_id:
     timeline of events; MoPI retention; a merged record leads to its golden nominal."""
     actor = caller.actor
     with audited(db, caller.trail) as session, refused_if_missing(caller.trail, _missing("person", person_id)):
-        profile = persons.person_profile(session, actor, person_id, clock)
+        profile = person_reads.person_profile(session, actor, person_id, clock)
         merges = merge.history(session, actor, profile.person.id)
     today = to_local(clock.now()).date()
     person = profile.person
@@ -237,8 +237,8 @@ def person_page(request: Request, caller: Reader, db: Db, clock: Now, person_id:
         "merges": merges,
         "upcoming_markers": [m for m in profile.past_markers if m.from_date > today],
         "expired_markers": [m for m in profile.past_markers if m.from_date <= today],
-        "self_defined": persons.SELF_DEFINED_ETHNICITY,
-        "officer_defined": persons.OFFICER_ETHNICITY,
+        "self_defined": person_fields.SELF_DEFINED_ETHNICITY,
+        "officer_defined": person_fields.OFFICER_ETHNICITY,
         "chart_url": record_url("person", person.id) + "/chart",
     }
     return _render(request, "records/person.html", context)

@@ -20,7 +20,7 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-# The text search expression on PostgreSQL; records/queries.py builds the same one.
+# The text search expression on PostgreSQL; records/lookup/queries.py builds the same one.
 PG_TEXT = "to_tsvector('english', coalesce(summary, '') || ' ' || coalesce(narrative, ''))"
 
 SQLITE_FTS = [
