@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock
 from bluelamp.opendata import importer
-from bluelamp.opendata.model import Month, StreetCrime
+from bluelamp.opendata.model import Month, StreetCrime, persistent_key
 from bluelamp.opendata.queries import distance_m
 from bluelamp.opendata.street_index import RECHECK_SECONDS, StreetIndex
 from bluelamp.storage import Database, migrate
@@ -497,6 +497,32 @@ def test_outcomes_at_location_by_id_point_and_polygon(api, db):
     assert outcomes[0]["crime"]["location"]["street"] == {"id": point, "name": "On or near Kirkgate"}
     assert by_point.json() == outcomes == by_poly.json()
     assert api.get(f"/api/outcomes-at-location?location_id={point}").json() == outcomes  # the latest month
+
+
+# Two crime ids with the same CRC-32, the integer key the tables index crimes by.
+SHARING_A_KEY = (
+    "f81d0c1bc3aafb906003c4ae3c300ffd0b44751b22e3d9629b2a79f32e57ef41",
+    "a0ab88ff77697c223a0cded1620b9a3f93e4a705dad7d7b9bf7bbf969494af84",
+)
+
+
+def test_crimes_whose_ids_share_an_index_key_are_still_told_apart(api, db):
+    first, second = SHARING_A_KEY
+    assert persistent_key(first) == persistent_key(second)
+    point = make_point(db, LAT, LON, "On or near Kirkgate")
+    mine = make_crime(db, at=point, category="burglary", persistent=first)
+    other = make_crime(db, at=point, category="robbery", persistent=second)
+    make_outcome(db, first, month=201608, code="charged", at=point)
+    make_outcome(db, second, month=201608, code="unable-to-prosecute", at=point)
+
+    answer = api.get(f"/api/outcomes-for-crime/{first}").json()
+    at_location = api.get(f"/api/outcomes-at-location?location_id={point}&date=2016-08").json()
+
+    assert answer["crime"]["id"] == mine.id and answer["crime"]["category"] == "burglary"
+    assert [o["category"]["code"] for o in answer["outcomes"]] == ["charged"]
+    assert sorted((o["category"]["code"], o["crime"]["id"]) for o in at_location) == sorted(
+        [("charged", mine.id), ("unable-to-prosecute", other.id)]
+    )
 
 
 def test_outcomes_at_location_refuses_an_unknown_location_with_404(api, db):

@@ -8,8 +8,8 @@ from __future__ import annotations
 import csv
 import gzip
 import hashlib
+import multiprocessing
 import re
-import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -24,7 +24,7 @@ from bluelamp.clock import FixedClock
 from bluelamp.errors import Denied, InvalidInput
 from bluelamp.opendata import importer, vocabulary
 from bluelamp.opendata.importer import DATA, SHIPPED, import_paths
-from bluelamp.opendata.model import Month, Point, Stop, StreetCrime
+from bluelamp.opendata.model import Month, Outcome, Point, Stop, StreetCrime, persistent_key
 from bluelamp.records.classification import POLICE_UK_CATEGORIES
 from bluelamp.storage import Database, migrate
 from tests.conftest import BACKEND
@@ -170,6 +170,28 @@ def test_anti_social_behaviour_has_no_persistent_id_or_outcome(archive):
         ).all()
     assert asb == [("", None)]
     assert all(re.fullmatch(r"[0-9a-f]{64}", pid) for pid in crime_ids)
+
+
+def test_imported_crimes_and_outcomes_are_indexed_by_their_ids_key(archive, db, tmp_path):
+    database, _, _ = archive
+    with database.read() as session:
+        street = session.execute(
+            select(StreetCrime.persistent_id, StreetCrime.persistent_key).where(
+                StreetCrime.force_id == "west-yorkshire"
+            )
+        ).all()
+    assert len(street) == 55_713  # both real months
+    assert all(key == persistent_key(pid) for pid, key in street)
+    assert {key for pid, key in street if not pid} == {None}  # anti-social behaviour: no key
+    path = write(
+        tmp_path / "2020-01-west-yorkshire-outcomes.csv",
+        OUTCOME_HEADER,
+        f"{'a' * 64},2020-01,{WY},{WY},,,No Location,,,Suspect charged",
+    )
+    import_paths(db, SYSTEM, [path], FixedClock())
+    assert [(r.persistent_id, r.persistent_key) for r in month_rows(db, model=Outcome)] == [
+        ("a" * 64, persistent_key("a" * 64))
+    ]
 
 
 def test_rows_without_a_location_have_none(archive):
@@ -450,8 +472,6 @@ def test_outcomes_files_import_with_codes(db, tmp_path):
         f",2020-01,{WY},{WY},,,No Location,,,Suspect charged",
         f"{'c' * 64},2020-01,{WY},{WY},,,No Location,,,Sent to the moon",
     )
-    from bluelamp.opendata.model import Outcome
-
     report = import_paths(db, SYSTEM, [path], FixedClock())
     rows = month_rows(db, model=Outcome)
     assert [(r.persistent_id[:1], r.category_code, r.location_id is not None) for r in rows] == [
@@ -645,7 +665,7 @@ def own_database(database_factory):
 def test_a_bulk_load_goes_without_indexes_and_builds_them_after_even_when_it_fails(own_database, tmp_path, monkeypatch):
     database = own_database
     indexes = street_index_names(database)
-    assert {"ix_opendata_street_month_lat", "ix_opendata_street_persistent"} <= indexes
+    assert {"ix_opendata_street_month_lat", "ix_opendata_street_persistent_key"} <= indexes
     monkeypatch.setattr(importer, "BULK_ROWS", 1)  # these small files count as a bulk load
     first = write(tmp_path / "2020-01-west-yorkshire-street.csv", STREET_HEADER, street_row("a" * 64))
     second = write(tmp_path / "2020-02-west-yorkshire-street.csv", STREET_HEADER, street_row("b" * 64, month="2020-02"))
@@ -662,7 +682,7 @@ def test_a_bulk_load_goes_without_indexes_and_builds_them_after_even_when_it_fai
     assert street_index_names(database) == indexes  # and built again, though the load failed
     assert [r.persistent_id for r in month_rows(database)] == ["a" * 64]  # the month before the failure kept
     assert month_rows(database, month=202002) == []
-    assert not [t for t in threading.enumerate() if t.name == "opendata-parse"]  # the parser stopped too
+    assert not multiprocessing.active_children()  # the parsing process ended too
 
 
 def test_indexes_a_crashed_bulk_load_left_unbuilt_are_built_by_the_next_import(own_database, tmp_path):
@@ -674,6 +694,43 @@ def test_indexes_a_crashed_bulk_load_left_unbuilt_are_built_by_the_next_import(o
     path = write(tmp_path / "2020-01-west-yorkshire-street.csv", STREET_HEADER, street_row())
     import_paths(database, SYSTEM, [path], FixedClock())
     assert street_index_names(database) == indexes
+
+
+def test_rows_loaded_before_the_persistent_key_get_it_when_the_database_is_upgraded(database_factory):
+    database = Database.from_url(database_factory.new_url("opendata_0011"))
+    try:
+        migrate.upgrade(database, "0011")
+        with database.unit_of_work() as session:
+            session.execute(
+                text(
+                    "INSERT INTO access_force (id, name, reference_prefix, settings, created_at) "
+                    "VALUES ('west-yorkshire', 'West Yorkshire Police', 'WY', '{}', '2026-11-29 00:00:00')"
+                )
+            )
+            common = "'west-yorkshire', 201607, 'import', '', '', '', ''"
+            pid = "a" * 64
+            session.execute(
+                text(
+                    "INSERT INTO opendata_street (force_id, month, origin, street_name, lsoa_code, lsoa_name, context, "
+                    "reported_by, falls_within, location_subtype, persistent_id, category) VALUES "
+                    f"({common}, '', '', '', '{pid}', 'burglary'), ({common}, '', '', '', '', 'anti-social-behaviour')"
+                )
+            )
+            session.execute(
+                text(
+                    "INSERT INTO opendata_outcome (force_id, month, origin, street_name, lsoa_code, lsoa_name, "
+                    "reported_by, falls_within, persistent_id, category_code) "
+                    f"VALUES ({common}, '', '{pid}', 'charged')"
+                )
+            )
+        migrate.upgrade(database)
+        with database.read() as session:
+            street = session.execute(select(StreetCrime.category, StreetCrime.persistent_key).order_by("id")).all()
+            outcome = session.scalar(select(Outcome.persistent_key))
+        assert street == [("burglary", persistent_key("a" * 64)), ("anti-social-behaviour", None)]
+        assert outcome == persistent_key("a" * 64)
+    finally:
+        database.dispose()
 
 
 def fail_inserts_of(db, persistent_id: str) -> None:

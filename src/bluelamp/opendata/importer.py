@@ -29,8 +29,9 @@ How it behaves (docs/opendata.md, "Importing archives"):
 Speed: rows go from the csv module straight into tuples and into the database in batches
 of ``BATCH`` through ``opendata.writes`` (multi-row INSERTs / ``COPY``); every lookup
 (category, outcome, point, LSOA, reporting force) is a dict hit after its first sight. On
-SQLite the file is parsed on a thread of its own beside the writer (``_parsed``), and a
-bulk load builds the secondary indexes once at the end (``_drop_indexes_for_bulk``).
+SQLite the file is parsed in a forked process of its own beside the writer (``_parsed``,
+``opendata.forked``), and a bulk load builds the secondary indexes once at the end
+(``_drop_indexes_for_bulk``).
 """
 
 from __future__ import annotations
@@ -39,10 +40,7 @@ import csv
 import gzip
 import hashlib
 import io
-import queue
 import re
-import sys
-import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -59,8 +57,8 @@ from bluelamp.access.policy import Action, Actor
 from bluelamp.access.service import AddForce, add_force, require
 from bluelamp.clock import Clock
 from bluelamp.errors import CATALOGUE, InvalidInput
+from bluelamp.opendata import forked, writes
 from bluelamp.opendata import vocabulary as vocab
-from bluelamp.opendata import writes
 from bluelamp.opendata.model import FileKind, Origin
 from bluelamp.opendata.writes import MonthWriter
 
@@ -87,11 +85,9 @@ for _code, _meaning in [
 ]:
     CATALOGUE.register(_code, InvalidInput, _meaning)
 
-BATCH = 5_000  # rows a batch: a COPY, or (SQLite) what the writer takes from the parsing thread at a time
+BATCH = 1_000  # rows a batch: a COPY, or (SQLite) what the writer takes from the parsing thread at a time
 BULK_ROWS = 500_000  # rows of a kind from which an import is a bulk load (_drop_indexes_for_bulk)
 _BYTES_A_ROW = 200  # of CSV, about (the archive's street rows are 210-220 bytes)
-_AHEAD = 3  # batches parsed ahead of the writer (SQLite)
-_SWITCH_SECONDS = 0.0005  # the GIL's switch interval while parsing and writing overlap
 MAX_KEPT_ERRORS = 100_000  # row errors kept in the report (all are counted)
 DATA = Path(__file__).parent / "data" / "police-uk"
 # The complete months shipped with Bluelamp (the demo's and the tests' real data).
@@ -562,23 +558,28 @@ def _write_source(
     writer.prepare_point_ids()
     file_state = _FileState(source, reader, errors, order, points)
     parse = {FileKind.STREET: _street, FileKind.OUTCOMES: _outcomes, FileKind.STOP_AND_SEARCH: _stops}[source.kind]
+
+    def batches() -> Iterator[tuple[list[tuple], list[tuple], int]]:
+        """(new points, rows, bytes read so far) a batch at a time."""
+        try:
+            for batch in parse(file_state):
+                yield points.take_new(), batch, stream.count
+        except UnicodeDecodeError:
+            raise _Refused(f"not UTF-8 text (line {reader.line_num + 1})") from None
+
+    def summary() -> tuple[int, list[RowError], str]:
+        return file_state.rejected, file_state.errors, stream.sha256.hexdigest()
+
     rows = 0
-    with _parsed(parse(file_state), points, alongside=writer.parses_alongside) as batches:
-        while True:
-            try:
-                item = next(batches, None)
-            except UnicodeDecodeError:
-                raise _Refused(f"not UTF-8 text (line {reader.line_num + 1})") from None
-            if item is None:
-                break
-            new_points, batch = item
+    with _parsed(batches, summary, alongside=writer.parses_alongside) as (parsed, finished):
+        for new_points, batch, read in parsed:
             writer.insert_points(new_points)
             writer.insert_rows(source.kind, batch)
             rows += len(batch)
             if meter is not None:
-                meter.report(source.label, source, min(stream.count / max(source.expanded, 1), 1.0))
-    sha256 = stream.sha256.hexdigest()
-    rejected = file_state.rejected
+                meter.report(source.label, source, min(read / max(source.expanded, 1), 1.0))
+    rejected, kept_errors, sha256 = finished.value
+    errors[:] = kept_errors
     if rows == 0 and rejected:
         first = errors[0] if errors else None
         raise _Refused(
@@ -623,64 +624,23 @@ def _write_source(
 
 @contextmanager
 def _parsed(
-    batches: Iterator[list[tuple]], points: _Points, *, alongside: bool
-) -> Iterator[Iterator[tuple[list[tuple], list[tuple]]]]:
-    """(new points, rows) a batch at a time. ``alongside`` (SQLite): parsed on a thread of
-    its own a few batches ahead, so that parsing (which holds the GIL) and SQLite's work on
-    the last batch (which does not) use both cores; Python is told to switch threads every
-    half millisecond meanwhile instead of every 5, or the writer would wait that long for
-    the GIL after each statement. A parsing error is raised here, as if parsed here; when
-    the caller stops early (an error while writing) the thread is told to stop, and is
-    waited for."""
-    if not alongside:
-        yield ((points.take_new(), batch) for batch in batches)
+    batches: Callable[[], Iterator[tuple]], summary: Callable[[], tuple], *, alongside: bool
+) -> Iterator[tuple[Iterator[tuple], forked.Finished]]:
+    """The file's batches and, once they are all taken, its summary. ``alongside``
+    (SQLite, where new points' ids need no database): parsed in a forked process of its
+    own, so that parsing and writing each have a core (``opendata.forked``); otherwise
+    (PostgreSQL, whose COPY is the parsing's own pace) here, as they are taken."""
+    if alongside and forked.AVAILABLE:
+        with forked.forked(batches, summary) as taken:
+            yield taken
         return
-    handed: queue.Queue = queue.Queue(maxsize=_AHEAD)
-    stop = threading.Event()
+    finished = forked.Finished()
 
-    def hand(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                handed.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+    def here() -> Iterator[tuple]:
+        yield from batches()
+        finished.done, finished.value = True, summary()
 
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not hand((points.take_new(), batch)):
-                    return
-        except BaseException as exc:  # noqa: BLE001 - raised again on the writing thread
-            hand(_Failed(exc))
-        else:
-            hand(None)
-
-    def consume() -> Iterator[tuple[list[tuple], list[tuple]]]:
-        while True:
-            item = handed.get()
-            if item is None:
-                return
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-
-    switch_was = sys.getswitchinterval()
-    sys.setswitchinterval(_SWITCH_SECONDS)
-    thread = threading.Thread(target=produce, name="opendata-parse", daemon=True)
-    thread.start()
-    try:
-        yield consume()
-    finally:
-        stop.set()
-        thread.join()
-        sys.setswitchinterval(switch_was)
-
-
-@dataclass(frozen=True)
-class _Failed:
-    error: BaseException
+    yield here(), finished
 
 
 def _ensure_force(session: Session, actor: Actor, source: Source, clock: Clock) -> bool:
@@ -713,7 +673,7 @@ class _Points:
             (lat, lon, name): point_id for point_id, lat, lon, name in writer.force_points(force_id, _IMPORT)
         }
         self._by_place: dict[tuple[float, float], tuple[int, str]] | None = None  # built for stops only
-        self.by_text: dict[tuple[str, str, str], tuple[int, float, float]] = {}
+        self.by_text: dict[tuple[str, str, str], tuple[int, float, float, str]] = {}
         self.new: list[tuple] = []
 
     @property
@@ -725,15 +685,16 @@ class _Points:
                 self._by_place.setdefault((lat, lon), (point_id, name))
         return self._by_place
 
-    def resolve(self, lat_text: str, lon_text: str, name: str) -> tuple[int, float, float]:
-        """A row's point, by its text (a miss of ``by_text``: parse, check, find or create)."""
+    def resolve(self, lat_text: str, lon_text: str, name: str) -> tuple[int, float, float, str]:
+        """A row's point (id, lat, lon, street name), by its text (a miss of ``by_text``:
+        parse, check, find or create). Rows on the point share its values' objects."""
         lat, lon = _coordinates(lat_text, lon_text)
         if len(name) > 200:
             raise _Bad("Location is longer than 200 characters")
         point_id = self.by_value.get((lat, lon, name))
         if point_id is None:
             point_id = self._create(lat, lon, name)
-        found = (point_id, lat, lon)
+        found = (point_id, lat, lon, name)
         self.by_text[(lat_text, lon_text, name)] = found
         return found
 
@@ -798,13 +759,25 @@ def _month_problem(text: str, expected: str, column: str = "Month") -> str:
     return f"{column} {text} is not the file's month ({expected})"
 
 
-def _fit(fits: set[str], **values: str | tuple[str, int]) -> None:
-    """Check values against their column's length (100 unless given) and remember the ones that fit."""
-    for column, value in values.items():
-        text, limit = value if isinstance(value, tuple) else (value, 100)
-        if len(text) > limit:
-            raise _Bad(f"{column.replace('_', ' ')} is longer than {limit} characters")
-        fits.add(text)
+class _Described:
+    """A kind's descriptive values (reporting force, LSOA, outcome ...): checked against
+    their columns' lengths once per distinct combination (``check``, on a miss of
+    ``known``), and handed on as the same string objects for the same text, because a
+    batch travels pickled from the parsing process and a string pickles once a batch
+    however many rows share it."""
+
+    def __init__(self, *columns: tuple[str, int]) -> None:
+        self.columns = columns  # (name, length)
+        self.known: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._strings: dict[str, str] = {}
+
+    def check(self, values: tuple[str, ...]) -> tuple[str, ...]:
+        for value, (column, limit) in zip(values, self.columns, strict=True):
+            if len(value) > limit:
+                raise _Bad(f"{column} is longer than {limit} characters")
+        shared = tuple(self._strings.setdefault(value, value) for value in values)
+        self.known[values] = shared
+        return shared
 
 
 def _too_long(**values: tuple[str, int]) -> None:
@@ -819,9 +792,13 @@ def _street(state: _FileState) -> Iterator[list[tuple]]:
     month_s = vocab.month_text(month)
     by_text, resolve = state.points.by_text, state.points.resolve
     slugs: dict[str, str] = {}
-    fits_12: set[str] = set()  # values seen and short enough for a 12-character column
-    fits_100: set[str] = set()  # ... for a 100-character column
+    described = _Described(
+        ("Reported by", 100), ("Falls within", 100), ("LSOA code", 12), ("LSOA name", 100),
+        ("Last outcome category", 100),
+    )  # fmt: skip
+    known, check = described.known, described.check
     btp = vocab.BTP_NAME
+    key = zlib.crc32  # model.persistent_key, inline: a call less a row
     batch: list[tuple] = []
     append = batch.append
     for row in state.rows():
@@ -839,36 +816,23 @@ def _street(state: _FileState) -> Iterator[list[tuple]]:
                 if slug is None:
                     raise _Bad(f"Crime type {crime_type!r} is not a data.police.uk category")
                 slugs[crime_type] = slug
-            if (
-                reported not in fits_100
-                or falls not in fits_100
-                or lsoa_name not in fits_100
-                or outcome not in fits_100
-                or lsoa_code not in fits_12
-            ):
-                _fit(fits_12, LSOA_code=(lsoa_code, 12))
-                _fit(
-                    fits_100,
-                    Reported_by=reported,
-                    Falls_within=falls,
-                    LSOA_name=lsoa_name,
-                    Last_outcome_category=outcome,
-                )
+            values = (reported, falls, lsoa_code, lsoa_name, outcome)
+            reported, falls, lsoa_code, lsoa_name, outcome = known.get(values) or check(values)
             if len(pid) > 64:
                 raise _Bad("Crime ID is longer than 64 characters")
             if lat or lon:
                 point = by_text.get((lat, lon, street)) or resolve(lat, lon, street)
                 append(
-                    (force_id, month, pid, slug, point[1], point[2], point[0], street, lsoa_code, lsoa_name,
-                     outcome or None, None, context, reported, falls, "BTP" if reported == btp else "Force", "",
-                     _IMPORT)
+                    (force_id, month, pid, key(pid.encode()) if pid else None, slug, point[1], point[2], point[0],
+                     point[3], lsoa_code, lsoa_name, outcome or None, None, context, reported, falls,
+                     "BTP" if reported == btp else "Force", "", _IMPORT)
                 )  # fmt: skip
             else:
                 if len(street) > 200:
                     raise _Bad("Location is longer than 200 characters")
                 append(
-                    (force_id, month, pid, slug, None, None, None, street, lsoa_code, lsoa_name,
-                     outcome or None, None, context, reported, falls, None, "", _IMPORT)
+                    (force_id, month, pid, key(pid.encode()) if pid else None, slug, None, None, None, street,
+                     lsoa_code, lsoa_name, outcome or None, None, context, reported, falls, None, "", _IMPORT)
                 )  # fmt: skip
         except _Bad as bad:
             state.reject(str(bad))
@@ -887,7 +851,9 @@ def _outcomes(state: _FileState) -> Iterator[list[tuple]]:
     month_s = vocab.month_text(month)
     by_text, resolve = state.points.by_text, state.points.resolve
     codes: dict[str, str] = {}
-    checked: set[tuple[str, str, str, str]] = set()
+    described = _Described(("Reported by", 100), ("Falls within", 100), ("LSOA code", 12), ("LSOA name", 100))
+    known, check = described.known, described.check
+    key = zlib.crc32  # model.persistent_key, inline: a call less a row
     batch: list[tuple] = []
     append = batch.append
     for row in state.rows():
@@ -909,24 +875,20 @@ def _outcomes(state: _FileState) -> Iterator[list[tuple]]:
                 if code is None:
                     raise _Bad(f"Outcome type {outcome!r} is not a data.police.uk outcome")
                 codes[outcome] = code
-            if (reported, falls, lsoa_code, lsoa_name) not in checked:
-                _too_long(
-                    Reported_by=(reported, 100), Falls_within=(falls, 100), LSOA_code=(lsoa_code, 12),
-                    LSOA_name=(lsoa_name, 100),
-                )  # fmt: skip
-                checked.add((reported, falls, lsoa_code, lsoa_name))
+            values = (reported, falls, lsoa_code, lsoa_name)
+            reported, falls, lsoa_code, lsoa_name = known.get(values) or check(values)
             if lat or lon:
                 point = by_text.get((lat, lon, street)) or resolve(lat, lon, street)
                 append(
-                    (force_id, month, pid, code, point[1], point[2], point[0], street, lsoa_code, lsoa_name,
-                     reported, falls, _IMPORT)
+                    (force_id, month, pid, key(pid.encode()), code, point[1], point[2], point[0], point[3],
+                     lsoa_code, lsoa_name, reported, falls, _IMPORT)
                 )  # fmt: skip
             else:
                 if len(street) > 200:
                     raise _Bad("Location is longer than 200 characters")
                 append(
-                    (force_id, month, pid, code, None, None, None, street, lsoa_code, lsoa_name, reported, falls,
-                     _IMPORT)
+                    (force_id, month, pid, key(pid.encode()), code, None, None, None, street, lsoa_code, lsoa_name,
+                     reported, falls, _IMPORT)
                 )  # fmt: skip
         except _Bad as bad:
             state.reject(str(bad))

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from bluelamp.access.model import Force
 from bluelamp.errors import CATALOGUE, BadGateway, BadRequest, NotFound, Unavailable
-from bluelamp.opendata.model import FileKind, Month, Outcome, Point, Stop, StreetCrime
+from bluelamp.opendata.model import FileKind, Month, Outcome, Point, Stop, StreetCrime, persistent_key
 from bluelamp.opendata.vocabulary import (
     CRIME_CATEGORIES,
     OUTCOME_CATEGORIES,
@@ -547,7 +547,10 @@ def crime_by_persistent_id(session: Session, persistent_id: str) -> Row | None:
     return _execute(
         session,
         select(*STREET_COLUMNS)
-        .where(StreetCrime.persistent_id == persistent_id, StreetCrime.persistent_id != "")
+        .where(
+            StreetCrime.persistent_key == persistent_key(persistent_id),  # the indexed key, then the id itself
+            StreetCrime.persistent_id == persistent_id,
+        )
         .order_by(StreetCrime.month.desc(), StreetCrime.id.desc())
         .limit(1),
     ).first()
@@ -562,7 +565,9 @@ def outcomes_of_crime(session: Session, persistent_id: str) -> tuple[Row | None,
     outcomes = list(
         _execute(
             session,
-            select(*OUTCOME_COLUMNS).where(Outcome.persistent_id == persistent_id).order_by(Outcome.month, Outcome.id),
+            select(*OUTCOME_COLUMNS)
+            .where(Outcome.persistent_key == persistent_key(persistent_id), Outcome.persistent_id == persistent_id)
+            .order_by(Outcome.month, Outcome.id),
         ).all()
     )
     if crime is None and not outcomes:
@@ -589,17 +594,19 @@ def force_outcomes(session: Session, month: int, force_id: str) -> list[Row]:
 
 def crimes_of_outcomes(session: Session, rows: Iterable[Row]) -> dict[str, Row]:
     """The street-level crimes the outcomes are of, by persistent id (those loaded)."""
-    wanted = sorted({r.persistent_id for r in rows if r.persistent_id})
+    wanted_set = {r.persistent_id for r in rows if r.persistent_id}
+    wanted = sorted(wanted_set)
     found: dict[str, Row] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         for row in _execute(
             session,
             select(*STREET_COLUMNS)
-            .where(StreetCrime.persistent_id.in_(chunk), StreetCrime.persistent_id != "")
+            .where(StreetCrime.persistent_key.in_(sorted({persistent_key(pid) for pid in chunk})))
             .order_by(StreetCrime.month),
         ):
-            found[row.persistent_id] = row  # the latest month wins
+            if row.persistent_id in wanted_set:  # not another crime sharing a key
+                found[row.persistent_id] = row  # the latest month wins
     return found
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlalchemy.orm import Session
 
-from bluelamp.opendata.model import Month, Origin, Outcome, Point, Stop, StreetCrime
+from bluelamp.opendata.model import Month, Origin, Outcome, Point, Stop, StreetCrime, persistent_key
 
 BATCH = 5_000
 
@@ -60,6 +60,7 @@ def update_last_outcomes(session: Session, force_id: str, before: int, latest: d
                 StreetCrime.force_id == force_id,
                 StreetCrime.origin == Origin.PUBLISH.value,
                 StreetCrime.month < before,
+                StreetCrime.persistent_key == persistent_key(persistent_id),
                 StreetCrime.persistent_id == persistent_id,
             )
             .values(outcome_category=category, outcome_month=month)
