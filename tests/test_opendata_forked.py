@@ -1,5 +1,5 @@
 """The archive import's parsing process (opendata.forked): what the child yields arrives in
-order with its summary after, its errors are raised here as it raised them, and the child
+order, its errors are raised here as it raised them, and the child
 never outlives the block, however the block is left."""
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ from bluelamp.opendata import forked
 pytestmark = pytest.mark.skipif(not forked.AVAILABLE, reason="no fork on this platform")
 
 
-def test_items_arrive_in_order_and_the_summary_after_them():
+def test_items_arrive_in_order_from_the_child():
     seen = []
 
     def items():
         for n in range(2_000):
             seen.append(n)  # the child's own copy of the list
             yield (n, f"row {n}", [n] * 50)
+        yield ("seen", len(seen))
 
-    with forked.forked(items, lambda: ("summary", len(seen))) as (taken, finished):
+    with forked.forked(items) as taken:
         got = list(taken)
 
-    assert got == [(n, f"row {n}", [n] * 50) for n in range(2_000)]
-    assert finished.done and finished.value == ("summary", 2_000)
+    assert got == [(n, f"row {n}", [n] * 50) for n in range(2_000)] + [("seen", 2_000)]
     assert seen == []  # it ran in the child, not here
     assert not multiprocessing.active_children()
 
@@ -36,10 +36,9 @@ def test_an_error_in_the_child_is_raised_here_as_it_was_raised():
         yield 1
         raise EOFError("Compressed file ended before the end-of-stream marker was reached")
 
-    with forked.forked(items, lambda: None) as (taken, finished), pytest.raises(EOFError, match="end-of-stream"):
+    with forked.forked(items) as taken, pytest.raises(EOFError, match="end-of-stream"):
         assert next(taken) == 1
         next(taken)
-    assert not finished.done
     assert not multiprocessing.active_children()
 
 
@@ -53,7 +52,7 @@ def test_an_error_that_cannot_be_pickled_arrives_as_its_traceback():
         raise Unpicklable
         yield
 
-    with forked.forked(items, lambda: None) as (taken, _), pytest.raises(RuntimeError, match="the lock went with it"):
+    with forked.forked(items) as taken, pytest.raises(RuntimeError, match="the lock went with it"):
         list(taken)
 
 
@@ -64,7 +63,7 @@ def test_leaving_the_block_early_stops_the_child():
             n += 1
             yield n
 
-    with pytest.raises(ValueError, match="the writer failed"), forked.forked(items, lambda: None) as (taken, _):
+    with pytest.raises(ValueError, match="the writer failed"), forked.forked(items) as taken:
         assert next(taken) == 1
         raise ValueError("the writer failed")
     assert not multiprocessing.active_children()

@@ -12,6 +12,7 @@ import multiprocessing
 import re
 import zipfile
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from bluelamp.access.model import AuditEntry, Force
 from bluelamp.access.policy import Actor, Role
 from bluelamp.cli import main
 from bluelamp.clock import FixedClock
-from bluelamp.errors import Denied, InvalidInput
+from bluelamp.errors import Conflict, Denied, InvalidInput
 from bluelamp.opendata import importer, vocabulary
 from bluelamp.opendata.importer import DATA, SHIPPED, import_paths
 from bluelamp.opendata.model import Month, Outcome, Point, Stop, StreetCrime, persistent_key
@@ -440,6 +441,50 @@ def test_a_stop_takes_the_street_point_at_the_same_place(db, tmp_path):
     assert stop.location_id == crime.location_id and stop.street_name == "On or near Park Row"
 
 
+def test_a_bad_stop_leaves_no_map_point_at_its_place(db, tmp_path):
+    good = stop_row()
+    bad_flag = stop_row(lat="53.900000").replace(",True,False", ",Perhaps,False")
+    path = write(tmp_path / "2020-01-west-yorkshire-stop-and-search.csv", STOP_HEADER, good, bad_flag)
+
+    report = import_paths(db, SYSTEM, [path], FixedClock())
+
+    assert [(e.line, e.reason) for e in report.errors] == [
+        (3, "Outcome linked to object of search 'Perhaps' is not True, False or empty")
+    ]
+    with db.read() as session:
+        places = session.execute(select(Point.lat).where(Point.force_id == "west-yorkshire")).scalars().all()
+    assert places == [53.8]
+
+
+def test_points_added_by_another_process_during_an_import_stop_it_clearly(db, tmp_path, monkeypatch):
+    """On SQLite the parsing hands out new points' ids ahead of the writer; a point added
+    by someone else between two files would take one of them. The import stops with a
+    clear error, keeping the files before. (PostgreSQL takes ids from its sequence.)"""
+    first = write(tmp_path / "2020-01-west-yorkshire-street.csv", STREET_HEADER, street_row())
+    second = write(
+        tmp_path / "2020-02-west-yorkshire-street.csv", STREET_HEADER, street_row("b" * 64, month="2020-02", lat="53.9")
+    )
+    transaction, opened = importer._transaction, []
+
+    @contextmanager
+    def meanwhile(target):
+        opened.append(target)
+        if len(opened) == 3:  # the plan's, the first file's, then the second file's
+            with db.unit_of_work() as session:  # another process publishing, say
+                session.add(Point(force_id="west-yorkshire", lat=52.0, lon=-1.0, street_name="", origin="publish"))
+        with transaction(target) as session:
+            yield session
+
+    monkeypatch.setattr(importer, "_transaction", meanwhile)
+    if BACKEND == "sqlite":
+        with pytest.raises(Conflict, match="added by another process during the import") as refused:
+            import_paths(db, SYSTEM, [first, second], FixedClock())
+        assert refused.value.code == "opendata.concurrent_points"
+        assert [r.persistent_id for r in month_rows(db)] == ["a" * 64] and month_rows(db, month=202002) == []
+    else:
+        assert import_paths(db, SYSTEM, [first, second], FixedClock()).rows == 2
+
+
 def test_british_transport_police_rows_have_location_type_btp(db, tmp_path):
     path = write(
         tmp_path / "2020-01-btp-street.csv",
@@ -645,6 +690,33 @@ def test_a_file_that_turns_out_truncated_part_way_is_refused_and_its_month_kept(
         (path.name, "cannot be read in full (not a complete gzip file)")
     ]
     assert [r.persistent_id for r in month_rows(db)] == ["a" * 64]
+
+
+def test_points_of_a_file_refused_part_way_are_made_again_by_a_later_file_of_the_import(db, tmp_path):
+    """An import remembers each force's points from file to file, but only once a file is
+    committed: a later month at the same places gets points that exist."""
+    rows = [street_row(f"{n:064x}", lat=f"53.{n:06d}") for n in range(20_000)]
+    whole = gzip.compress(("\n".join([STREET_HEADER, *rows]) + "\n").encode())
+    cut = tmp_path / "2020-01-west-yorkshire-street.csv.gz"
+    cut.write_bytes(whole[: len(whole) // 2])  # parsed part way, then refused
+    later = write(
+        tmp_path / "2020-02-west-yorkshire-street.csv",
+        STREET_HEADER,
+        *(street_row(f"{n + 1:064x}", lat=f"53.{n:06d}", month="2020-02") for n in range(0, 20_000, 1000)),
+    )
+
+    earlier = write(tmp_path / "2019-12-west-yorkshire-street.csv", STREET_HEADER, street_row(month="2019-12"))
+
+    report = import_paths(db, SYSTEM, [earlier, cut, later], FixedClock())
+
+    assert [r.source for r in report.refused] == [cut.name] and report.rows == 21
+    with db.read() as session:
+        placed = session.execute(
+            select(StreetCrime.lat, Point.lat)
+            .join(Point, Point.id == StreetCrime.location_id, isouter=True)
+            .where(StreetCrime.month == 202002)
+        ).all()
+    assert len(placed) == 20 and all(point_lat == crime_lat for crime_lat, point_lat in placed)
 
 
 def street_index_names(database) -> set[str]:

@@ -15,6 +15,7 @@ start), so nothing of the parent's is flushed or closed twice."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import pickle
 import traceback
@@ -34,19 +35,12 @@ PIPE_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class _End:
-    summary: Any
+    pass
 
 
 @dataclass(frozen=True)
 class _Failed:
     error: BaseException
-
-
-class Finished:
-    """What the child's ``summary`` returned once it had yielded every item."""
-
-    done: bool = False
-    value: Any = None
 
 
 def _pickled(item: object) -> bytes:
@@ -60,11 +54,10 @@ def _pickled(item: object) -> bytes:
 
 
 @contextmanager
-def forked(items: Callable[[], Iterator[Any]], summary: Callable[[], Any]) -> Iterator[tuple[Iterator[Any], Finished]]:
-    """``(iterator, finished)``: the iterator yields what ``items()`` yields in a forked
-    child; once it is exhausted, ``finished.value`` is what ``summary()`` returned there.
-    An exception in the child is raised here, from the iterator, as the child raised it.
-    Leaving the block early (an error while writing) kills the child; it is always waited for."""
+def forked(items: Callable[[], Iterator[Any]]) -> Iterator[Iterator[Any]]:
+    """An iterator of what ``items()`` yields in a forked child. An exception in the child
+    is raised here, from the iterator, as the child raised it. Leaving the block before
+    the end (an error while writing) kills the child; it is always waited for."""
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     if F_SETPIPE_SZ is not None:
@@ -72,38 +65,44 @@ def forked(items: Callable[[], Iterator[Any]], summary: Callable[[], Any]) -> It
             fcntl(sending.fileno(), F_SETPIPE_SZ, PIPE_BYTES)
 
     def child() -> None:
+        gc.disable()  # short-lived: a collection would only copy the parent's pages (copy-on-write)
         receiving.close()
         try:
             for item in items():
                 sending.send_bytes(_pickled(item))
-            sending.send_bytes(_pickled(_End(summary())))
+            sending.send_bytes(_pickled(_End()))
         except BaseException as exc:  # noqa: BLE001 - raised again in the parent
             sending.send_bytes(_pickled(_Failed(exc)))
         finally:
             sending.close()
 
     process = context.Process(target=child, name="opendata-parse", daemon=True)
-    process.start()
+    gc.freeze()  # what exists now is left alone by collections in either process while the child lives
+    try:
+        process.start()
+    finally:
+        gc.unfreeze()
     sending.close()
-    finished = Finished()
+    ended = False
 
     def taken() -> Iterator[Any]:
+        nonlocal ended
         while True:
             try:
                 item = pickle.loads(receiving.recv_bytes())
             except EOFError:
                 raise RuntimeError(f"the parsing process ended without a word (exit code {process.exitcode})") from None
             if isinstance(item, _End):
-                finished.done, finished.value = True, item.summary
+                ended = True
                 return
             if isinstance(item, _Failed):
                 raise item.error
             yield item
 
     try:
-        yield taken(), finished
+        yield taken()
     finally:
-        if process.is_alive() and not finished.done:
+        if process.is_alive() and not ended:
             process.kill()
         process.join()
         receiving.close()

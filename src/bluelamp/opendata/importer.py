@@ -40,13 +40,14 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from operator import itemgetter
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -56,10 +57,21 @@ from bluelamp.access.model import Force
 from bluelamp.access.policy import Action, Actor
 from bluelamp.access.service import AddForce, add_force, require
 from bluelamp.clock import Clock
-from bluelamp.errors import CATALOGUE, InvalidInput
+from bluelamp.errors import CATALOGUE, Conflict, InvalidInput
 from bluelamp.opendata import forked, writes
 from bluelamp.opendata import vocabulary as vocab
 from bluelamp.opendata.model import FileKind, Origin
+from bluelamp.opendata.parsing import (  # noqa: F401 - BATCH is the import's, as bench and callers know it
+    BATCH,
+    MAX_KEPT_ERRORS,
+    FileState,
+    Points,
+    Refused,
+    RowError,
+    outcomes,
+    stops,
+    street,
+)
 from bluelamp.opendata.writes import MonthWriter
 
 if TYPE_CHECKING:
@@ -84,11 +96,15 @@ for _code, _meaning in [
     ("opendata.nothing_to_import", "No archive file matched the paths and the --force / --month filters."),
 ]:
     CATALOGUE.register(_code, InvalidInput, _meaning)
+CATALOGUE.register(
+    "opendata.concurrent_points",
+    Conflict,
+    "Another process (a publication?) added map points while an import ran; the files imported until then are "
+    "kept, and the import can be run again for the rest.",
+)
 
-BATCH = 1_000  # rows a batch: a COPY, or (SQLite) what the writer takes from the parsing thread at a time
 BULK_ROWS = 500_000  # rows of a kind from which an import is a bulk load (_drop_indexes_for_bulk)
 _BYTES_A_ROW = 200  # of CSV, about (the archive's street rows are 210-220 bytes)
-MAX_KEPT_ERRORS = 100_000  # row errors kept in the report (all are counted)
 DATA = Path(__file__).parent / "data" / "police-uk"
 # The complete months shipped with Bluelamp (the demo's and the tests' real data).
 SHIPPED = (
@@ -116,15 +132,6 @@ by the callback aborts the import, and the file in progress is rolled back."""
 
 
 # ---------------------------------------------------------------------------- results
-
-
-@dataclass(frozen=True)
-class RowError:
-    """A row skipped: which file, which line (1 is the header), why."""
-
-    source: str
-    line: int
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -212,12 +219,12 @@ class Source:
     @contextmanager
     def reading(self) -> Iterator[_Hashed]:
         """The CSV's bytes as a stream that hashes and counts what is read (decompressed as
-        it is parsed, never held whole); ``_Refused`` when it cannot be read in full."""
+        it is parsed, never held whole); ``Refused`` when it cannot be read in full."""
         try:
             with self.open_binary() as stream:
                 yield _Hashed(stream)
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-            raise _Refused(f"cannot be read in full ({_reason(exc)})") from None
+            raise Refused(f"cannot be read in full ({_reason(exc)})") from None
 
 
 class _Hashed(io.RawIOBase):
@@ -458,36 +465,36 @@ def _import_each(
     report: ImportReport,
     meter: _Meter,
 ) -> None:
-    for source in sources:
-        errors: list[RowError] = []
-        try:
-            if hasattr(target, "unit_of_work"):
-                with target.unit_of_work() as session:
-                    result, created = import_source(session, actor, source, clock, errors=errors, meter=meter)
+    """Each file in a transaction of its own, in order, as the parsing hands its rows over."""
+    with _transaction(target) as session:
+        plan = _Plan.made(session, sources)
+    with _parsed(partial(_produce, sources, plan), alongside=plan.alongside) as messages:
+        for source in sources:
+            errors: list[RowError] = []
+            made: list[tuple] = []  # map points the parsing made for this file
+            try:
+                with _transaction(target) as session:
+                    result, created = import_source(
+                        session, actor, source, clock, messages, plan, errors=errors, made=made, meter=meter
+                    )
+            except Refused as refused:
+                report.refused.append(Refusal(source.label, refused.reason))
+                report.refused_bad_rows += refused.bad_rows
+                meter.skip(source)
+                if made:  # what the parsing knows stays true: its points are written all the same
+                    with _transaction(target) as session:
+                        writer = MonthWriter(session)
+                        try:
+                            plan.write_points(writer, made)
+                        finally:
+                            writer.close()
             else:
-                with target.begin_nested():
-                    result, created = import_source(target, actor, source, clock, errors=errors, meter=meter)
-        except _Refused as refused:
-            report.refused.append(Refusal(source.label, refused.reason))
-            report.refused_bad_rows += refused.bad_rows
-            meter.skip(source)
-        else:
-            report.files.append(result)
-            if created:
-                report.forces_created.append(source.force_id)
-        finally:
-            room = MAX_KEPT_ERRORS - len(report.errors)
-            report.errors.extend(errors[: max(room, 0)])
-
-
-class _Refused(Exception):
-    def __init__(self, reason: str, bad_rows: int = 0) -> None:
-        super().__init__(reason)
-        self.reason, self.bad_rows = reason, bad_rows
-
-
-class _Bad(Exception):
-    """A row that cannot be imported; the message is the reason."""
+                report.files.append(result)
+                if created:
+                    report.forces_created.append(source.force_id)
+            finally:
+                room = MAX_KEPT_ERRORS - len(report.errors)
+                report.errors.extend(errors[: max(room, 0)])
 
 
 class _Meter:
@@ -506,100 +513,184 @@ class _Meter:
     skip = finish
 
 
+@contextmanager
+def _transaction(target: Database | Session) -> Iterator[Session]:
+    """A unit of work of the database's own, or a SAVEPOINT in the caller's session."""
+    if hasattr(target, "unit_of_work"):
+        with target.unit_of_work() as session:
+            yield session
+    else:
+        with target.begin_nested():
+            yield target
+
+
+@dataclass
+class _Plan:
+    """What the parsing starts from, read before it starts: each force's map points of
+    earlier imports, and (SQLite) the first id for new ones, which the parsing then hands
+    out itself. Before each file the writer checks nobody else has added points since
+    (``begin``): ids handed out ahead would clash with theirs."""
+
+    alongside: bool  # SQLite: parsed in a process of its own
+    known: dict[str, dict[tuple[float, float, str], int]]
+    first_id: int  # SQLite: the first new point's id
+    written: int  # SQLite: the largest point id this import has written, or the one before first_id
+    take_id: Callable[[], int] | None = None  # PostgreSQL: the current file's writer's new_point_id
+
+    @classmethod
+    def made(cls, session: Session, sources: list[Source]) -> _Plan:
+        writer = MonthWriter(session)
+        try:
+            known = {}
+            for force_id in sorted({s.force_id for s in sources}):
+                rows = writer.force_points(force_id, _IMPORT)
+                known[force_id] = {(lat, lon, name): point_id for point_id, lat, lon, name in rows}
+            largest = writer.max_point_id() if writer.parses_alongside else 0
+            return cls(writer.parses_alongside, known, largest + 1, largest)
+        finally:
+            writer.close()
+
+    def new_id(self) -> Callable[[], int]:
+        """How the parsing takes an id for a new point."""
+        if self.alongside:
+            return itertools.count(self.first_id).__next__
+        return lambda: self.take_id()  # the writer of the file being parsed, set by begin
+
+    def begin(self, writer: MonthWriter) -> None:
+        """Before a file: PostgreSQL takes new ids from this writer; SQLite checks that no
+        other process added points since the parsing started handing out ids."""
+        if not self.alongside:
+            self.take_id = writer.new_point_id
+            return
+        if writer.max_point_id() > self.written:
+            raise Conflict(
+                "map points were added by another process during the import (a publication?); the files "
+                "imported so far are kept: run the import again for the rest",
+                code="opendata.concurrent_points",
+            )
+
+    def write_points(self, writer: MonthWriter, points: list[tuple]) -> None:
+        writer.insert_points(points)
+        if self.alongside:
+            self.written = max(self.written, max(point[0] for point in points))
+
+
+_ROWS, _END, _REFUSED = "rows", "end", "refused"
+
+
+def _produce(sources: list[Source], plan: _Plan) -> Iterator[tuple]:
+    """Every file's rows, file after file: ``(_ROWS, new points, rows, bytes read)`` a
+    batch at a time, then ``(_END, new points, rejected, errors, sha256)`` or, for a file
+    refused part way, ``(_REFUSED, new points, reason, bad rows, errors)``. Exactly one of
+    those two ends each file, in the order of ``sources``; the new points of an end are
+    those of rows that turned out bad after their place was found. Runs in the parsing
+    process."""
+    points: dict[str, Points] = {}
+    new_id = plan.new_id()
+    for source in sources:
+        force_points = points.get(source.force_id)
+        if force_points is None:
+            force_points = Points(source.force_id, plan.known.get(source.force_id, {}), new_id)
+            points[source.force_id] = force_points
+        yield from _file_rows(source, force_points)
+
+
+def _file_rows(source: Source, points: Points) -> Iterator[tuple]:
+    errors: list[RowError] = []
+    state: FileState | None = None
+    try:
+        with source.reading() as stream:
+            # Decompressed and decoded a chunk at a time as the csv module reads, never the
+            # whole month held as bytes or a string.
+            reader = csv.reader(io.TextIOWrapper(io.BufferedReader(stream, 1 << 16), encoding="utf-8-sig", newline=""))
+            try:
+                header = next(reader, None)
+            except UnicodeDecodeError as exc:
+                raise Refused(f"not UTF-8 text (byte {exc.start})") from None
+            if not header:
+                raise Refused("the file is empty (no header)")
+            try:
+                order = _column_order(source, header)
+            except InvalidInput as exc:
+                raise Refused(exc.detail) from None
+            state = FileState(source, reader, errors, order, points)
+            try:
+                for batch in _PARSERS[source.kind](state):
+                    yield _ROWS, points.take_new(), batch, stream.count
+            except UnicodeDecodeError:
+                raise Refused(f"not UTF-8 text (line {reader.line_num + 1})") from None
+            sha256 = stream.sha256.hexdigest()
+    except Refused as refused:
+        yield _REFUSED, points.take_new(), refused.reason, refused.bad_rows, errors
+        return
+    yield _END, points.take_new(), state.rejected, errors, sha256
+
+
+_PARSERS = {FileKind.STREET: street, FileKind.OUTCOMES: outcomes, FileKind.STOP_AND_SEARCH: stops}
+
+
 def import_source(
     session: Session,
     actor: Actor,
     source: Source,
     clock: Clock,
+    messages: Iterator[tuple],
+    plan: _Plan,
     *,
     errors: list[RowError],
+    made: list[tuple],
     meter: _Meter | None = None,
 ) -> tuple[FileResult, bool]:
-    """Import one file in the caller's transaction: replace the force's month of that kind.
-    Returns the result and whether the force was created. Bad rows go to ``errors``."""
-    with source.reading() as stream:
-        # Decompressed and decoded a chunk at a time as the csv module reads (on the parsing
-        # thread, alongside the writing), never the whole month held as bytes or a string.
-        reader = csv.reader(io.TextIOWrapper(io.BufferedReader(stream, 1 << 16), encoding="utf-8-sig", newline=""))
-        try:
-            header = next(reader, None)
-        except UnicodeDecodeError as exc:
-            raise _Refused(f"not UTF-8 text (byte {exc.start})") from None
-        if not header:
-            raise _Refused("the file is empty (no header)")
-        try:
-            order = _column_order(source, header)
-        except InvalidInput as exc:
-            raise _Refused(exc.detail) from None
-
-        created = _ensure_force(session, actor, source, clock)
-        writer = MonthWriter(session)
-        try:
-            return _write_source(session, actor, source, clock, writer, reader, stream, order, errors, meter), created
-        finally:
-            writer.close()
-
-
-def _write_source(
-    session: Session,
-    actor: Actor,
-    source: Source,
-    clock: Clock,
-    writer: MonthWriter,
-    reader,
-    stream: _Hashed,
-    order: tuple[int, ...] | None,
-    errors: list[RowError],
-    meter: _Meter | None,
-) -> FileResult:
-    """Replace the month with the file's rows, record it and audit it (import_source)."""
-    replaced = writer.clear_month(source.force_id, source.month, source.kind)
-    points = _Points(writer, source.force_id)
-    writer.prepare_point_ids()
-    file_state = _FileState(source, reader, errors, order, points)
-    parse = {FileKind.STREET: _street, FileKind.OUTCOMES: _outcomes, FileKind.STOP_AND_SEARCH: _stops}[source.kind]
-
-    def batches() -> Iterator[tuple[list[tuple], list[tuple], int]]:
-        """(new points, rows, bytes read so far) a batch at a time."""
-        try:
-            for batch in parse(file_state):
-                yield points.take_new(), batch, stream.count
-        except UnicodeDecodeError:
-            raise _Refused(f"not UTF-8 text (line {reader.line_num + 1})") from None
-
-    def summary() -> tuple[int, list[RowError], str]:
-        return file_state.rejected, file_state.errors, stream.sha256.hexdigest()
-
-    rows = 0
-    with _parsed(batches, summary, alongside=writer.parses_alongside) as (parsed, finished):
-        for new_points, batch, read in parsed:
-            writer.insert_points(new_points)
-            writer.insert_rows(source.kind, batch)
-            rows += len(batch)
-            if meter is not None:
-                meter.report(source.label, source, min(read / max(source.expanded, 1), 1.0))
-    rejected, kept_errors, sha256 = finished.value
-    errors[:] = kept_errors
-    if rows == 0 and rejected:
-        first = errors[0] if errors else None
-        raise _Refused(
-            f"no row could be imported ({rejected} bad"
-            + (f"; line {first.line}: {first.reason}" if first else "")
-            + "); nothing of this file was imported",
-            rejected,
+    """Import one file in the caller's transaction from the parsing's ``messages`` (up to
+    and with the file's end): replace the force's month of that kind, record and audit it.
+    Returns the result and whether the force was created. Bad rows go to ``errors``, and
+    the map points the parsing made to ``made``, kept even when the file is refused."""
+    created = _ensure_force(session, actor, source, clock)
+    writer = MonthWriter(session)
+    try:
+        plan.begin(writer)
+        replaced = writer.clear_month(source.force_id, source.month, source.kind)
+        rows = 0
+        for message in messages:
+            if message[1]:  # new points
+                made.extend(message[1])
+                plan.write_points(writer, message[1])
+            if message[0] == _ROWS:
+                batch, read = message[2], message[3]
+                writer.insert_rows(source.kind, batch)
+                rows += len(batch)
+                if meter is not None:
+                    meter.report(source.label, source, min(read / max(source.expanded, 1), 1.0))
+                continue
+            if message[0] == _REFUSED:
+                _, _, reason, bad_rows, kept_errors = message
+                errors.extend(kept_errors)
+                raise Refused(reason, bad_rows)
+            _, _, rejected, kept_errors, sha256 = message
+            errors.extend(kept_errors)
+            break
+        if rows == 0 and rejected:
+            first = errors[0] if errors else None
+            raise Refused(
+                f"no row could be imported ({rejected} bad"
+                + (f"; line {first.line}: {first.reason}" if first else "")
+                + "); nothing of this file was imported",
+                rejected,
+            )
+        writer.record_month(
+            force_id=source.force_id,
+            month=source.month,
+            kind=source.kind,
+            origin=_IMPORT,
+            rows=rows,
+            rejected=rejected,
+            source=source.label,
+            sha256=sha256,
+            loaded_at=clock.now(),
+            loaded_by=actor.username,
         )
-    writer.record_month(
-        force_id=source.force_id,
-        month=source.month,
-        kind=source.kind,
-        origin=_IMPORT,
-        rows=rows,
-        rejected=rejected,
-        source=source.label,
-        sha256=sha256,
-        loaded_at=clock.now(),
-        loaded_by=actor.username,
-    )
+    finally:
+        writer.close()
     audit.append(
         session,
         actor,
@@ -607,40 +698,27 @@ def _write_source(
             Action.OPENDATA_IMPORT.value,
             record_type="opendata_month",
             record_id=f"{source.force_id}/{vocab.month_text(source.month)}/{source.kind}",
-            detail={
-                "source": source.label,
-                "rows": rows,
-                "rejected": rejected,
-                "replaced": replaced,
-                "sha256": sha256,
-            },
+            detail={"source": source.label, "rows": rows, "rejected": rejected, "replaced": replaced, "sha256": sha256},
         ),
         clock,
     )
     if meter is not None:
         meter.finish(source)
-    return FileResult(source.label, source.force_id, source.month, str(source.kind), rows, rejected, replaced, sha256)
+    result = FileResult(source.label, source.force_id, source.month, str(source.kind), rows, rejected, replaced, sha256)
+    return result, created
 
 
 @contextmanager
-def _parsed(
-    batches: Callable[[], Iterator[tuple]], summary: Callable[[], tuple], *, alongside: bool
-) -> Iterator[tuple[Iterator[tuple], forked.Finished]]:
-    """The file's batches and, once they are all taken, its summary. ``alongside``
-    (SQLite, where new points' ids need no database): parsed in a forked process of its
-    own, so that parsing and writing each have a core (``opendata.forked``); otherwise
-    (PostgreSQL, whose COPY is the parsing's own pace) here, as they are taken."""
+def _parsed(produce: Callable[[], Iterator[tuple]], *, alongside: bool) -> Iterator[Iterator[tuple]]:
+    """The parsing's messages. ``alongside`` (SQLite, where new points' ids need no
+    database): parsed in a forked process of its own, so that parsing and writing each
+    have a core (``opendata.forked``); otherwise (PostgreSQL, whose COPY is the parsing's
+    own pace) here, as they are taken."""
     if alongside and forked.AVAILABLE:
-        with forked.forked(batches, summary) as taken:
+        with forked.forked(produce) as taken:
             yield taken
         return
-    finished = forked.Finished()
-
-    def here() -> Iterator[tuple]:
-        yield from batches()
-        finished.done, finished.value = True, summary()
-
-    yield here(), finished
+    yield produce()
 
 
 def _ensure_force(session: Session, actor: Actor, source: Source, clock: Clock) -> bool:
@@ -661,303 +739,3 @@ def _falls_within(source: Source) -> str | None:
     rows = list(csv.DictReader(io.StringIO(b"".join(lines).decode("utf-8-sig", "replace"), newline="")))
     value = (rows[0].get("Falls within") or "").strip() if rows else ""
     return value or None
-
-
-class _Points:
-    """The force's anonymous map points: found by their text as the CSV gives them (a
-    dict hit per row), by float value for points loaded earlier, created when new."""
-
-    def __init__(self, writer: MonthWriter, force_id: str) -> None:
-        self.writer, self.force_id = writer, force_id
-        self.by_value: dict[tuple[float, float, str], int] = {
-            (lat, lon, name): point_id for point_id, lat, lon, name in writer.force_points(force_id, _IMPORT)
-        }
-        self._by_place: dict[tuple[float, float], tuple[int, str]] | None = None  # built for stops only
-        self.by_text: dict[tuple[str, str, str], tuple[int, float, float, str]] = {}
-        self.new: list[tuple] = []
-
-    @property
-    def by_place(self) -> dict[tuple[float, float], tuple[int, str]]:
-        """The points by lat/lon alone (the first found at each place)."""
-        if self._by_place is None:
-            self._by_place = {}
-            for (lat, lon, name), point_id in self.by_value.items():
-                self._by_place.setdefault((lat, lon), (point_id, name))
-        return self._by_place
-
-    def resolve(self, lat_text: str, lon_text: str, name: str) -> tuple[int, float, float, str]:
-        """A row's point (id, lat, lon, street name), by its text (a miss of ``by_text``:
-        parse, check, find or create). Rows on the point share its values' objects."""
-        lat, lon = _coordinates(lat_text, lon_text)
-        if len(name) > 200:
-            raise _Bad("Location is longer than 200 characters")
-        point_id = self.by_value.get((lat, lon, name))
-        if point_id is None:
-            point_id = self._create(lat, lon, name)
-        found = (point_id, lat, lon, name)
-        self.by_text[(lat_text, lon_text, name)] = found
-        return found
-
-    def at_place(self, lat_text: str, lon_text: str) -> tuple[int, float, float, str]:
-        """A stop's point: the force's point at that lat/lon (any street name), else a new
-        one with no street name (the stop-and-search archive has no Location column)."""
-        lat, lon = _coordinates(lat_text, lon_text)
-        found = self.by_place.get((lat, lon))
-        if found is None:
-            found = (self._create(lat, lon, ""), "")
-        return found[0], lat, lon, found[1]
-
-    def _create(self, lat: float, lon: float, name: str) -> int:
-        point_id = self.writer.new_point_id()
-        self.new.append((point_id, self.force_id, lat, lon, name, _IMPORT))
-        self.by_value[(lat, lon, name)] = point_id
-        if self._by_place is not None:
-            self._by_place.setdefault((lat, lon), (point_id, name))
-        return point_id
-
-    def take_new(self) -> list[tuple]:
-        new, self.new = self.new, []
-        return new
-
-
-def _coordinates(lat_text: str, lon_text: str) -> tuple[float, float]:
-    try:
-        lat, lon = float(lat_text), float(lon_text)
-    except ValueError:
-        raise _Bad(f"Latitude/Longitude {lat_text!r}, {lon_text!r} are not numbers") from None
-    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-        raise _Bad(f"Latitude/Longitude {lat_text}, {lon_text} are out of range")
-    return lat, lon
-
-
-@dataclass
-class _FileState:
-    source: Source
-    reader: Iterator[list[str]]
-    errors: list[RowError]
-    order: tuple[int, ...] | None
-    points: _Points
-    rejected: int = 0
-
-    def reject(self, reason: str) -> None:
-        self.rejected += 1
-        if len(self.errors) < MAX_KEPT_ERRORS:
-            self.errors.append(RowError(self.source.label, self.reader.line_num, reason))
-
-    def rows(self) -> Iterator[list[str]] | Iterable[Sequence[str]]:
-        if self.order is None:
-            return self.reader
-        pick = itemgetter(*self.order)
-        return (pick(row) if len(row) == len(self.order) else row for row in self.reader)
-
-
-def _month_problem(text: str, expected: str, column: str = "Month") -> str:
-    try:
-        vocab.parse_month(text)
-    except ValueError:
-        return f"{column} {text!r} is not YYYY-MM"
-    return f"{column} {text} is not the file's month ({expected})"
-
-
-class _Described:
-    """A kind's descriptive values (reporting force, LSOA, outcome ...): checked against
-    their columns' lengths once per distinct combination (``check``, on a miss of
-    ``known``), and handed on as the same string objects for the same text, because a
-    batch travels pickled from the parsing process and a string pickles once a batch
-    however many rows share it."""
-
-    def __init__(self, *columns: tuple[str, int]) -> None:
-        self.columns = columns  # (name, length)
-        self.known: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._strings: dict[str, str] = {}
-
-    def check(self, values: tuple[str, ...]) -> tuple[str, ...]:
-        for value, (column, limit) in zip(values, self.columns, strict=True):
-            if len(value) > limit:
-                raise _Bad(f"{column} is longer than {limit} characters")
-        shared = tuple(self._strings.setdefault(value, value) for value in values)
-        self.known[values] = shared
-        return shared
-
-
-def _too_long(**values: tuple[str, int]) -> None:
-    for column, (value, limit) in values.items():
-        if len(value) > limit:
-            raise _Bad(f"{column.replace('_', ' ')} is longer than {limit} characters")
-
-
-def _street(state: _FileState) -> Iterator[list[tuple]]:
-    """Street rows, in batches of writes.STREET_COLUMNS tuples."""
-    force_id, month = state.source.force_id, state.source.month
-    month_s = vocab.month_text(month)
-    by_text, resolve = state.points.by_text, state.points.resolve
-    slugs: dict[str, str] = {}
-    described = _Described(
-        ("Reported by", 100), ("Falls within", 100), ("LSOA code", 12), ("LSOA name", 100),
-        ("Last outcome category", 100),
-    )  # fmt: skip
-    known, check = described.known, described.check
-    btp = vocab.BTP_NAME
-    key = zlib.crc32  # model.persistent_key, inline: a call less a row
-    batch: list[tuple] = []
-    append = batch.append
-    for row in state.rows():
-        try:
-            if len(row) != 12:
-                if not row:
-                    continue  # a blank line
-                raise _Bad(f"{len(row)} fields, not 12")
-            pid, row_month, reported, falls, lon, lat, street, lsoa_code, lsoa_name, crime_type, outcome, context = row
-            if row_month != month_s:
-                raise _Bad(_month_problem(row_month, month_s))
-            slug = slugs.get(crime_type)
-            if slug is None:
-                slug = vocab.category_slug(crime_type)
-                if slug is None:
-                    raise _Bad(f"Crime type {crime_type!r} is not a data.police.uk category")
-                slugs[crime_type] = slug
-            values = (reported, falls, lsoa_code, lsoa_name, outcome)
-            reported, falls, lsoa_code, lsoa_name, outcome = known.get(values) or check(values)
-            if len(pid) > 64:
-                raise _Bad("Crime ID is longer than 64 characters")
-            if lat or lon:
-                point = by_text.get((lat, lon, street)) or resolve(lat, lon, street)
-                append(
-                    (force_id, month, pid, key(pid.encode()) if pid else None, slug, point[1], point[2], point[0],
-                     point[3], lsoa_code, lsoa_name, outcome or None, None, context, reported, falls,
-                     "BTP" if reported == btp else "Force", "", _IMPORT)
-                )  # fmt: skip
-            else:
-                if len(street) > 200:
-                    raise _Bad("Location is longer than 200 characters")
-                append(
-                    (force_id, month, pid, key(pid.encode()) if pid else None, slug, None, None, None, street,
-                     lsoa_code, lsoa_name, outcome or None, None, context, reported, falls, None, "", _IMPORT)
-                )  # fmt: skip
-        except _Bad as bad:
-            state.reject(str(bad))
-            continue
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-            append = batch.append
-    if batch:
-        yield batch
-
-
-def _outcomes(state: _FileState) -> Iterator[list[tuple]]:
-    """Outcome rows, in batches of writes.OUTCOME_COLUMNS tuples."""
-    force_id, month = state.source.force_id, state.source.month
-    month_s = vocab.month_text(month)
-    by_text, resolve = state.points.by_text, state.points.resolve
-    codes: dict[str, str] = {}
-    described = _Described(("Reported by", 100), ("Falls within", 100), ("LSOA code", 12), ("LSOA name", 100))
-    known, check = described.known, described.check
-    key = zlib.crc32  # model.persistent_key, inline: a call less a row
-    batch: list[tuple] = []
-    append = batch.append
-    for row in state.rows():
-        try:
-            if len(row) != 10:
-                if not row:
-                    continue
-                raise _Bad(f"{len(row)} fields, not 10")
-            pid, row_month, reported, falls, lon, lat, street, lsoa_code, lsoa_name, outcome = row
-            if row_month != month_s:
-                raise _Bad(_month_problem(row_month, month_s))
-            if not pid:
-                raise _Bad("an outcome needs a Crime ID")
-            if len(pid) > 64:
-                raise _Bad("Crime ID is longer than 64 characters")
-            code = codes.get(outcome)
-            if code is None:
-                code = vocab.outcome_code(outcome)
-                if code is None:
-                    raise _Bad(f"Outcome type {outcome!r} is not a data.police.uk outcome")
-                codes[outcome] = code
-            values = (reported, falls, lsoa_code, lsoa_name)
-            reported, falls, lsoa_code, lsoa_name = known.get(values) or check(values)
-            if lat or lon:
-                point = by_text.get((lat, lon, street)) or resolve(lat, lon, street)
-                append(
-                    (force_id, month, pid, key(pid.encode()), code, point[1], point[2], point[0], point[3],
-                     lsoa_code, lsoa_name, reported, falls, _IMPORT)
-                )  # fmt: skip
-            else:
-                if len(street) > 200:
-                    raise _Bad("Location is longer than 200 characters")
-                append(
-                    (force_id, month, pid, key(pid.encode()), code, None, None, None, street, lsoa_code, lsoa_name,
-                     reported, falls, _IMPORT)
-                )  # fmt: skip
-        except _Bad as bad:
-            state.reject(str(bad))
-            continue
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-            append = batch.append
-    if batch:
-        yield batch
-
-
-_STOP_TYPES = frozenset({"Person search", "Vehicle search", "Person and Vehicle search"})
-_WHEN = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?")
-_BOOLEANS = {"True": True, "False": False, "": None, "true": True, "false": False, "TRUE": True, "FALSE": False}
-
-
-def _flag(value: str, column: str) -> bool | None:
-    try:
-        return _BOOLEANS[value]
-    except KeyError:
-        raise _Bad(f"{column} {value!r} is not True, False or empty") from None
-
-
-def _stops(state: _FileState) -> Iterator[list[tuple]]:
-    """Stop-and-search rows, in batches of writes.STOP_COLUMNS tuples, with the 2016
-    vocabulary mapped to today's."""
-    force_id, month = state.source.force_id, state.source.month
-    month_s = vocab.month_text(month)
-    points = state.points
-    batch: list[tuple] = []
-    for row in state.rows():
-        try:
-            if len(row) != 15:
-                if not row:
-                    continue
-                raise _Bad(f"{len(row)} fields, not 15")
-            (kind, when, in_operation, operation, lat, lon, gender, age, self_defined, officer_defined, legislation,
-             object_of_search, outcome, linked, removal) = row  # fmt: skip
-            if not _WHEN.fullmatch(when) or len(when) > 25:
-                raise _Bad(f"Date {when!r} is not an ISO date and time (like 2016-11-01T14:40:00+00:00)")
-            if when[:7] != month_s:
-                raise _Bad(_month_problem(when[:7], month_s, "Date"))
-            if kind not in _STOP_TYPES:
-                raise _Bad(f"Type {kind!r} is not Person search, Vehicle search or Person and Vehicle search")
-            outcome_name, outcome_id = vocab.stop_outcome(outcome)
-            ethnicity = vocab.self_defined_ethnicity(self_defined)
-            _too_long(
-                Policing_operation=(operation, 200), Gender=(gender, 20), Age_range=(age, 20),
-                Self_defined_ethnicity=(ethnicity or "", 120), Officer_defined_ethnicity=(officer_defined, 40),
-                Legislation=(legislation, 120), Object_of_search=(object_of_search, 120), Outcome=(outcome_name, 120),
-            )  # fmt: skip
-            if lat or lon:
-                point_id, lat_f, lon_f, street = points.at_place(lat, lon)
-            else:
-                point_id, lat_f, lon_f, street = None, None, None, ""
-            batch.append(
-                (force_id, month, when, kind, kind != "Vehicle search",
-                 _flag(in_operation, "Part of a policing operation"), operation or None,
-                 lat_f, lon_f, point_id, street, gender or None, age or None, ethnicity, officer_defined or None,
-                 legislation or None, object_of_search or None, outcome_name, outcome_id,
-                 _flag(linked, "Outcome linked to object of search"),
-                 _flag(removal, "Removal of more than just outer clothing"), _IMPORT)
-            )  # fmt: skip
-        except _Bad as bad:
-            state.reject(str(bad))
-            continue
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -158,7 +158,6 @@ class MonthWriter:
         self.dialect = session.get_bind().dialect.name
         self.raw = dbapi_connection(session)
         self._free_ids: list[int] = []
-        self._next_id: int | None = None
         self._cache_was: int | None = None
         if self.dialect == "sqlite":
             self._cache_was = self.raw.execute("PRAGMA cache_size").fetchone()[0]
@@ -243,29 +242,22 @@ class MonthWriter:
 
     @property
     def parses_alongside(self) -> bool:
-        """Whether rows may be parsed on another thread while this writer writes: on SQLite,
-        once ``prepare_point_ids`` has run, new points' ids need no database."""
+        """Whether rows may be parsed in another process while this writer writes: on
+        SQLite, where the import hands out new points' ids itself (no one else can write
+        while it holds the write lock; ``importer._Plan`` checks between files)."""
         return self.dialect == "sqlite"
 
-    def prepare_point_ids(self) -> None:
-        """SQLite: read the largest point id now, on the writing thread."""
-        if self.dialect == "sqlite" and self._next_id is None:
-            cursor = self.raw.cursor()
-            try:
-                cursor.execute("SELECT COALESCE(MAX(id), 0) FROM opendata_point")
-                self._next_id = cursor.fetchone()[0] + 1
-            finally:
-                cursor.close()
+    def max_point_id(self) -> int:
+        """The largest map point id there is (0 when none)."""
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM opendata_point")
+            return int(cursor.fetchone()[0])
+        finally:
+            cursor.close()
 
     def new_point_id(self) -> int:
-        """An id for a new point. SQLite: the next after the largest (the unit of work holds
-        the write lock from its start, so nobody else can take it); PostgreSQL: from the
-        table's sequence, a block at a time."""
-        if self.dialect == "sqlite":
-            if self._next_id is None:
-                self.prepare_point_ids()
-            taken, self._next_id = self._next_id, self._next_id + 1
-            return taken
+        """PostgreSQL: an id for a new point from the table's sequence, a block at a time."""
         if not self._free_ids:
             cursor = self.raw.cursor()
             try:
@@ -279,13 +271,12 @@ class MonthWriter:
         return self._free_ids.pop()
 
     def _insert_sqlite(self, table: str, columns: Sequence[str], rows: Sequence[tuple]) -> None:
-        """Many rows a statement (``storage.many_rows``): each runs without the GIL for long
-        enough that the import's parsing thread gets real work done meanwhile."""
+        """Many rows a statement (``storage.many_rows``): fewer steps than ``executemany``."""
         per = many_rows.rows_per_statement(self.raw, len(columns), ROWS_PER_STATEMENT)
         many_rows.run(self.raw.execute, partial(many_rows.insert_sql, table, tuple(columns)), rows, per)
 
     def insert_points(self, rows: Sequence[tuple]) -> None:
-        """Insert points given as POINT_COLUMNS tuples (ids from ``new_point_id``)."""
+        """Insert points given as POINT_COLUMNS tuples (ids handed out by the import)."""
         self._insert("opendata_point", POINT_COLUMNS, rows)
 
     # ---- rows
