@@ -164,7 +164,7 @@ def naive(database: Database, rows: list[tuple]) -> float:
 
 def run(quick: bool = False) -> Section:
     forces = [f for f in vocabulary.FORCES if f not in ("btp", "west-yorkshire")][: 2 if quick else 18]
-    repeats = 1 if quick else 3
+    repeats = 1 if quick else 5
     sample = 300 if quick else 2000
     section = Section(
         "Open data: archive import",
@@ -176,7 +176,8 @@ def run(quick: bool = False) -> Section:
             f"{writes.IMPORT_CACHE_KIB // 1024} MiB page cache; naive: one row "
             f"a transaction through the ORM ({sample:,}-row sample); month figures the median of {repeats}; the "
             f"month keeps its indexes up to date, the year is a bulk load (indexes built at the end, "
-            f"importer.BULK_ROWS); load average at the start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+            f"importer.BULK_ROWS); the import parses in a forked process beside the writer (opendata/forked.py); "
+            f"load average at the start {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
         ),
     )
     templates = template_rows()
