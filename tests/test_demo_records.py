@@ -13,7 +13,8 @@ import pytest
 
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock
-from bluelamp.records import crime, intelligence, merge, mopi, person_reads, search, victims
+from bluelamp.records import crime, intelligence, mopi, person_reads, search, victims
+from bluelamp.records.duplicates import merge
 from bluelamp.sim.demo import STAFFORDSHIRE, seed_demo
 from bluelamp.sim.demo_records import seed_records
 

@@ -30,8 +30,8 @@ from bluelamp.access import service as access_service
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock, FixedClock
 from bluelamp.errors import ConfigError, InvalidInput
-from bluelamp.records import merge, synthetic
-from bluelamp.records.duplicates import dedupe, scoring
+from bluelamp.records import synthetic
+from bluelamp.records.duplicates import dedupe, merge, scoring
 from bluelamp.storage import Database, migrate
 from tests.factories.access import ensure_force
 

@@ -15,7 +15,8 @@ from sqlalchemy import text
 from bluelamp.access.policy import Actor
 from bluelamp.clock import Clock, FixedClock
 from bluelamp.errors import Conflict, Denied, InvalidInput, NotFound
-from bluelamp.records import merge, person_parts
+from bluelamp.records import person_parts
+from bluelamp.records.duplicates import merge
 from bluelamp.records.model import MergeCandidate
 from tests.factories.access import bearer, make_user
 from tests.factories.records import make_event, make_link, make_location, make_person, officer

@@ -21,7 +21,8 @@ from sqlalchemy import select
 
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import Clock
-from bluelamp.records import merge, person_parts
+from bluelamp.records import person_parts
+from bluelamp.records.duplicates import merge
 from tests.factories.access import csrf_from, make_user
 from tests.factories.command import make_incident, staffordshire
 from tests.factories.records import make_link, make_location, make_object, make_person, officer

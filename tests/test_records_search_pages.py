@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 
 from bluelamp.access.model import AuditEntry
 from bluelamp.clock import Clock
-from bluelamp.records import merge, person_parts
+from bluelamp.records import person_parts
+from bluelamp.records.duplicates import merge
 from bluelamp.records.model import Merge, MergeCandidate, Person
 from tests.factories.access import ensure_force, make_user
 from tests.factories.records import make_event, make_location, make_object, make_person, officer

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from bluelamp.cli.records import ForceOption, _force
 from bluelamp.cli.records import app as records_app
-from bluelamp.records import merge, pole
-from bluelamp.records.duplicates import dedupe
+from bluelamp.records import pole
+from bluelamp.records.duplicates import dedupe, merge
 
 
 @records_app.command("dedupe")

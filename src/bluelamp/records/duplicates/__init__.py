@@ -1,6 +1,7 @@
 """Duplicate persons: the dedupe job finds likely pairs of records of one person and fills
-the merge-candidate queue (``records_merge_candidate``) that ``records/merge.py`` works
-through.
+the merge-candidate queue (``records_merge_candidate``) that ``merge.py`` works through:
+compare, merge into a golden nominal (names, identifiers, markers and links move, never
+copied or deleted), reject, undo.
 
 ``dedupe.py`` is the job (``find_duplicates``): it streams a force's live persons into an
 in-process database (``extract.py``), trains and scores the Splink model (``splink_model.py``:

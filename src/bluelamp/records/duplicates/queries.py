@@ -1,5 +1,5 @@
 """Duplicate persons' reads and writes: the rows the dedupe job streams in, the merge
-candidates it writes and the queue merge.py reads (``records/merge.py``), and merges with
+candidates it writes and the queue merge.py reads (``duplicates/merge.py``), and merges with
 the person parts they move."""
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def candidate_for_pair(session: Session, force_id: str, left_id: str, right_id: 
     ).one_or_none()
 
 
-# ---------------------------------------------------------------- merges (records/merge.py)
+# ---------------------------------------------------------------- merges (duplicates/merge.py)
 
 
 def merge_by_id(session: Session, force_id: str, merge_id: str, *, for_update: bool = False) -> Merge | None:

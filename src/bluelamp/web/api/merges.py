@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from bluelamp.access.audit import Audit, Outcome, audited, refused_if_missing
 from bluelamp.access.policy import Action
-from bluelamp.records import merge, pole
+from bluelamp.records import pole
+from bluelamp.records.duplicates import merge
 from bluelamp.web.auth import Caller, allow
 from bluelamp.web.deps import Db, Now
 

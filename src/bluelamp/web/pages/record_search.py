@@ -37,7 +37,8 @@ from bluelamp.access.policy import Action
 from bluelamp.clock import Clock, to_local
 from bluelamp.errors import BluelampError, Conflict, Denied, FieldProblem, InvalidInput, NotFound
 from bluelamp.idempotency import service as idempotency
-from bluelamp.records import merge, person_fields, person_parts, person_reads, persons, pole, search
+from bluelamp.records import person_fields, person_parts, person_reads, persons, pole, search
+from bluelamp.records.duplicates import merge
 from bluelamp.records.model import IdentifierKind, MarkerKind
 from bluelamp.storage import Database
 from bluelamp.web.auth import Caller, allow

@@ -29,7 +29,8 @@ from bluelamp.clock import Clock, to_local
 from bluelamp.command import service as incidents
 from bluelamp.errors import NotFound
 from bluelamp.records import graph as link_chart
-from bluelamp.records import merge, person_fields, person_reads, pole
+from bluelamp.records import person_fields, person_reads, pole
+from bluelamp.records.duplicates import merge
 from bluelamp.records.model import EventKind, ObjectKind
 from bluelamp.storage import Database
 from bluelamp.web.auth import Caller, allow

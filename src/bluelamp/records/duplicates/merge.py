@@ -1,5 +1,5 @@
 """Merging duplicate persons into a golden nominal, undoing a merge, and the queue of merge
-candidates the dedupe job (``records/duplicates/``) fills.
+candidates the dedupe job (``dedupe.py`` beside it) fills.
 
 Decisions this module makes (issue 6):
 
