@@ -23,13 +23,13 @@ from bluelamp.web.forms import by_field
 from bluelamp.web.navigation import NavItem
 from bluelamp.web.pages import crime_common as common
 from bluelamp.web.pages.crime_common import Text
+from bluelamp.web.pages.records import TYPE_LABELS
 
 router = APIRouter(include_in_schema=False)
 NAV = [NavItem("Reviews", "/records/reviews", order=84, action=Action.RECORD_REVIEW)]
 
 Reviewer = Annotated[Caller, Depends(allow(Action.RECORD_REVIEW))]
 
-RECORD_KINDS = {"person": "Person", "object": "Object", "location": "Location", "event": "Event"}
 
 REVIEW_DONE = {
     "retain": "Record kept; its next review date is set.",
@@ -52,7 +52,7 @@ def review_queue(request: Request, caller: Reviewer, db: Db, clock: Now, queued:
         "today": today,
         "limit": common.LIST_LIMIT,
         "queued": int(queued) if queued.isdigit() else None,
-        "kinds": RECORD_KINDS,
+        "kinds": TYPE_LABELS,
     }
     return common.render(request, "crimes/reviews.html", context)
 
@@ -95,7 +95,7 @@ def _review_page(
         "field_errors": field_errors or {},
         "form": form or {"decision": "", "reason": "", "next_review_on": "", "confirm": ""},
         "notice": REVIEW_DONE.get(done),
-        "kinds": RECORD_KINDS,
+        "kinds": TYPE_LABELS,
         "record_link": _review_record_link(caller, detail),
     }
     return common.render(request, "crimes/review.html", context, status=status)
