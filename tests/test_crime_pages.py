@@ -24,7 +24,7 @@ from bluelamp.clock import FixedClock
 from bluelamp.command import service as incidents
 from bluelamp.records import crime, intelligence, mopi, queries, victims
 from bluelamp.records.crimes import queries as crime_queries
-from bluelamp.records.model import Person, Review, Tombstone, Victim
+from bluelamp.records.model import Crime, Person, Review, Tombstone, Victim
 from tests.factories.access import csrf_from, ensure_force, make_user
 from tests.factories.command import make_incident, person, staffordshire
 from tests.factories.records import make_person, officer
@@ -223,6 +223,47 @@ def test_the_log_and_the_outcome_forms_record_and_refuse_next_to_their_fields(db
     page = investigator.get(path)
     assert "Investigation complete – no suspect identified" in text_of(part(page.text, "outcome", "</p>"))
     assert text_of(part(page.text, "crime-status", "</span>")).endswith("Closed")
+
+
+def test_every_change_form_of_a_crime_and_its_victims_records_and_comes_back_to_its_part(db, clock, investigator):
+    crime_id = record(db, clock, offence_code="49", reported_at=NOW - timedelta(hours=2)).event.id
+    person_row = make_person(db, given_names="Ann", family_name="Lowe")
+    victim_id = victim(db, clock, crime_id, person_row).victim.id
+    path = f"/records/crimes/{crime_id}"
+    note = post_form(investigator, path, f"{path}/log", {"text": "the van was red"})
+    with db.read() as session:
+        entry = crime_queries.investigation_log(session, crime_id)[-1]
+
+    unchosen = post_form(investigator, path, f"{path}/corrections", {"entry_id": "", "text": "blue"})
+    assert unchosen.status_code == 422 and "blue</textarea>" in unchosen.text
+    posted = {
+        "corrections": ({"entry_id": str(entry.id), "text": "the van was blue"}, "correct#log"),
+        "officer": ({"officer_in_charge": "dc-jones"}, "officer#summary"),
+        "classification": ({"offence_code": "34B", "reason": "force was used"}, "classification#classification"),
+        "outcome": ({"outcome": "18", "text": "no CCTV"}, "outcome#outcome"),
+        "reopen": ({"reason": "a witness named a suspect"}, "reopen#outcome"),
+        f"victims/{victim_id}/updates": (
+            {"method": "phone", "text": "told of the arrest"},
+            f"victim_update#victim-{victim_id}",
+        ),
+        f"victims/{victim_id}/enhanced": ({"enhanced": "yes", "reason": "vulnerable"}, f"enhanced#victim-{victim_id}"),
+        f"victims/{victim_id}/opt-out": (
+            {"opted_out": "yes", "reason": "wants no calls"},
+            f"opt_out#victim-{victim_id}",
+        ),
+    }
+    for action, (data, done) in posted.items():
+        answer = post_form(investigator, path, f"{path}/{action}", data)
+        assert (answer.status_code, answer.headers.get("location")) == (303, f"{path}?done={done}"), action
+
+    assert note.status_code == 303
+    with db.read() as session:
+        saved = session.get(Crime, crime_id)
+        kept = session.get(Victim, victim_id)
+        log = [e.kind for e in crime_queries.investigation_log(session, crime_id)]
+    assert (saved.officer_in_charge, saved.offence_code, saved.status) == ("dc-jones", "34B", "investigating")
+    assert (kept.enhanced, kept.opted_out, kept.last_update_at is not None) == (True, True, True)
+    assert {"correction", "victim_update"} <= set(log)
 
 
 # ---------------------------------------------------------------- the NCRS list

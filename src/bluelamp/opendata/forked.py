@@ -33,9 +33,8 @@ AVAILABLE = "fork" in multiprocessing.get_all_start_methods()
 PIPE_BYTES = 1 << 20
 
 
-@dataclass(frozen=True)
 class _End:
-    pass
+    """Sent after the child's last item: the items ended there, not the child by accident."""
 
 
 @dataclass(frozen=True)

@@ -43,9 +43,6 @@ class Refused(Exception):
         super().__init__(reason)
         self.reason, self.bad_rows = reason, bad_rows
 
-    def __reduce__(self):  # it travels pickled from the parsing process, bad rows and all
-        return Refused, (self.reason, self.bad_rows)
-
 
 class Bad(Exception):
     """A row that cannot be imported; the message is the reason."""

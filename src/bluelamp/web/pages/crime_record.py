@@ -12,9 +12,9 @@ crime again with the message next to its field and what was typed kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from bluelamp.access.audit import Audit, Outcome, audited, refused_if_missing
@@ -148,144 +148,110 @@ def crime_page(request: Request, caller: CrimeReader, db: Db, clock: Now, crime_
     return _crime_page(request, caller, db, clock, crime_id, done=done)
 
 
-def crime_act(
-    request: Request,
-    caller: Caller,
-    db: Database,
-    clock: Clock,
-    crime_id: str,
-    section: str,
-    form: dict[str, str],
-    work,
-    anchor: str,
-) -> Response:
-    """Run one change (``work(session)`` returns its result) and go back to the crime; a
-    refusal draws the crime again with the message next to its field and the form kept."""
-    try:
-        with db.unit_of_work() as session:
-            changed = work(session)
-    except (InvalidInput, Conflict, NotFound) as error:
-        messages = by_field(error)
-        return _crime_page(
-            request,
-            caller,
-            db,
-            clock,
-            crime_id,
-            errors={section: messages},
-            forms={section: form},
-            status=common.error_status(error),
-        )
-    common.publish(request, getattr(changed, "events", None) or [])
-    event = getattr(changed, "event", None)
-    target = event.id if event is not None else crime_id
-    done = section.split(":")[0]
-    return common.redirect(f"/records/crimes/{target}?done={done}#{anchor}")
+@dataclass(frozen=True)
+class CrimeChange:
+    """One change to a crime from its page (every change route takes one): ``change(section,
+    form, work, anchor)`` runs ``work(session)`` in a unit of work and goes back to the
+    crime; a refusal draws the crime again with the message next to its field and the
+    form kept."""
+
+    request: Request
+    caller: Caller
+    db: Database
+    clock: Clock
+    crime_id: str
+
+    @property
+    def actor(self):
+        return self.caller.actor
+
+    def __call__(self, section: str, form: dict[str, str], work, anchor: str) -> Response:
+        try:
+            with self.db.unit_of_work() as session:
+                changed = work(session)
+        except (InvalidInput, Conflict, NotFound) as error:
+            return _crime_page(
+                self.request,
+                self.caller,
+                self.db,
+                self.clock,
+                self.crime_id,
+                errors={section: by_field(error)},
+                forms={section: form},
+                status=common.error_status(error),
+            )
+        common.publish(self.request, getattr(changed, "events", None) or [])
+        event = getattr(changed, "event", None)
+        target = event.id if event is not None else self.crime_id
+        done = section.split(":")[0]
+        return common.redirect(f"/records/crimes/{target}?done={done}#{anchor}")
+
+
+def _crime_change(request: Request, caller: CrimeRecorder, db: Db, clock: Now, crime_id: str) -> CrimeChange:
+    return CrimeChange(request, caller, db, clock, crime_id)
+
+
+Change = Annotated[CrimeChange, Depends(_crime_change)]  # crime.record, as CrimeRecorder
 
 
 @router.post("/records/crimes/{crime_id}/log", response_class=HTMLResponse)
-def add_log_entry(request: Request, caller: CrimeRecorder, db: Db, clock: Now, crime_id: str, text: Text = ""):
+def add_log_entry(change: Change, text: Text = ""):
     """Add an entry to the investigation log."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        "note",
-        {"text": text},
-        lambda session: crime.add_note(session, caller.actor, crime_id, text, clock),
-        "log",
-    )
+
+    def work(session):
+        return crime.add_note(session, change.actor, change.crime_id, text, change.clock)
+
+    return change("note", {"text": text}, work, "log")
 
 
 @router.post("/records/crimes/{crime_id}/corrections", response_class=HTMLResponse)
-def correct_log_entry(
-    request: Request, caller: CrimeRecorder, db: Db, clock: Now, crime_id: str, entry_id: Text = "", text: Text = ""
-):
+def correct_log_entry(change: Change, entry_id: Text = "", text: Text = ""):
     """Correct a log entry with a new entry naming it (nothing is edited)."""
     number = int(entry_id) if entry_id.strip().isdigit() else None
 
     def work(session):
         if number is None:
             raise InvalidInput("choose an entry", problems=[FieldProblem("entry_id", "choose the entry to correct")])
-        return crime.correct(session, caller.actor, crime_id, number, text, clock)
+        return crime.correct(session, change.actor, change.crime_id, number, text, change.clock)
 
-    form = {"entry_id": entry_id, "text": text}
-    return crime_act(request, caller, db, clock, crime_id, "correct", form, work, "log")
+    return change("correct", {"entry_id": entry_id, "text": text}, work, "log")
 
 
 @router.post("/records/crimes/{crime_id}/officer", response_class=HTMLResponse)
-def assign_officer(
-    request: Request, caller: CrimeRecorder, db: Db, clock: Now, crime_id: str, officer_in_charge: Text = ""
-):
+def assign_officer(change: Change, officer_in_charge: Text = ""):
     """Make a user of the force the officer in charge."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        "officer",
-        {"officer_in_charge": officer_in_charge},
-        lambda session: crime.assign_officer(session, caller.actor, crime_id, officer_in_charge, clock),
-        "summary",
-    )
+
+    def work(session):
+        return crime.assign_officer(session, change.actor, change.crime_id, officer_in_charge, change.clock)
+
+    return change("officer", {"officer_in_charge": officer_in_charge}, work, "summary")
 
 
 @router.post("/records/crimes/{crime_id}/classification", response_class=HTMLResponse)
-def reclassify(
-    request: Request,
-    caller: CrimeRecorder,
-    db: Db,
-    clock: Now,
-    crime_id: str,
-    offence_code: Text = "",
-    reason: Text = "",
-):
+def reclassify(change: Change, offence_code: Text = "", reason: Text = ""):
     """Change the Home Office offence, with a reason."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        "classification",
-        {"offence_code": offence_code, "reason": reason},
-        lambda session: crime.reclassify(session, caller.actor, crime_id, offence_code, reason, clock),
-        "classification",
-    )
+
+    def work(session):
+        return crime.reclassify(session, change.actor, change.crime_id, offence_code, reason, change.clock)
+
+    return change("classification", {"offence_code": offence_code, "reason": reason}, work, "classification")
 
 
 @router.post("/records/crimes/{crime_id}/outcome", response_class=HTMLResponse)
-def close_crime(
-    request: Request, caller: CrimeRecorder, db: Db, clock: Now, crime_id: str, outcome: Text = "", text: Text = ""
-):
+def close_crime(change: Change, outcome: Text = "", text: Text = ""):
     """Close the crime with a Home Office outcome and why."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        "outcome",
-        {"outcome": outcome, "text": text},
-        lambda session: crime.close_crime(session, caller.actor, crime_id, outcome, text, clock),
-        "outcome",
-    )
+
+    def work(session):
+        return crime.close_crime(session, change.actor, change.crime_id, outcome, text, change.clock)
+
+    return change("outcome", {"outcome": outcome, "text": text}, work, "outcome")
 
 
 @router.post("/records/crimes/{crime_id}/reopen", response_class=HTMLResponse)
-def reopen_crime(request: Request, caller: CrimeRecorder, db: Db, clock: Now, crime_id: str, reason: Text = ""):
+def reopen_crime(change: Change, reason: Text = ""):
     """Reopen a closed crime, with a reason."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        "reopen",
-        {"reason": reason},
-        lambda session: crime.reopen_crime(session, caller.actor, crime_id, reason, clock),
-        "outcome",
-    )
+
+    def work(session):
+        return crime.reopen_crime(session, change.actor, change.crime_id, reason, change.clock)
+
+    return change("reopen", {"reason": reason}, work, "outcome")

@@ -13,8 +13,8 @@ from bluelamp.errors import FieldProblem, InvalidInput, NotFound
 from bluelamp.records import victims
 from bluelamp.web.deps import Db, Now
 from bluelamp.web.pages import crime_common as common
-from bluelamp.web.pages.crime_common import CrimeReader, CrimeRecorder, Text
-from bluelamp.web.pages.crime_record import crime_act
+from bluelamp.web.pages.crime_common import CrimeReader, Text
+from bluelamp.web.pages.crime_record import Change
 
 router = APIRouter(include_in_schema=False)
 NAV = []
@@ -47,11 +47,7 @@ def overdue_victims(request: Request, caller: CrimeReader, db: Db, clock: Now, o
 
 @router.post("/records/crimes/{crime_id}/victims", response_class=HTMLResponse)
 def add_victim(
-    request: Request,
-    caller: CrimeRecorder,
-    db: Db,
-    clock: Now,
-    crime_id: str,
+    change: Change,
     person_id: Text = "",
     enhanced: Text = "",
     enhanced_reason: Text = "",
@@ -71,10 +67,10 @@ def add_victim(
         try:
             return victims.add_victim(
                 session,
-                caller.actor,
-                crime_id,
+                change.actor,
+                change.crime_id,
                 person_id.strip(),
-                clock,
+                change.clock,
                 enhanced=bool(enhanced),
                 enhanced_reason=enhanced_reason,
                 contact_preference=contact_preference,
@@ -86,79 +82,34 @@ def add_victim(
                 ) from None
             raise
 
-    return crime_act(request, caller, db, clock, crime_id, "victim", form, work, "victims")
+    return change("victim", form, work, "victims")
 
 
 @router.post("/records/crimes/{crime_id}/victims/{victim_id}/updates", response_class=HTMLResponse)
-def victim_update(
-    request: Request,
-    caller: CrimeRecorder,
-    db: Db,
-    clock: Now,
-    crime_id: str,
-    victim_id: str,
-    method: Text = "",
-    text: Text = "",
-):
+def victim_update(change: Change, victim_id: str, method: Text = "", text: Text = ""):
     """Record an update given to a victim: their clock restarts."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        f"victim_update:{victim_id}",
-        {"method": method, "text": text},
-        lambda session: victims.record_update(session, caller.actor, victim_id, method, text, clock),
-        f"victim-{victim_id}",
-    )
+
+    def work(session):
+        return victims.record_update(session, change.actor, victim_id, method, text, change.clock)
+
+    return change(f"victim_update:{victim_id}", {"method": method, "text": text}, work, f"victim-{victim_id}")
 
 
 @router.post("/records/crimes/{crime_id}/victims/{victim_id}/enhanced", response_class=HTMLResponse)
-def victim_enhanced(
-    request: Request,
-    caller: CrimeRecorder,
-    db: Db,
-    clock: Now,
-    crime_id: str,
-    victim_id: str,
-    enhanced: Text = "",
-    reason: Text = "",
-):
+def victim_enhanced(change: Change, victim_id: str, enhanced: Text = "", reason: Text = ""):
     """Give a victim the enhanced service (with why) or the standard one."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        f"enhanced:{victim_id}",
-        {"enhanced": enhanced, "reason": reason},
-        lambda session: victims.set_enhanced(session, caller.actor, victim_id, enhanced == "yes", reason, clock),
-        f"victim-{victim_id}",
-    )
+
+    def work(session):
+        return victims.set_enhanced(session, change.actor, victim_id, enhanced == "yes", reason, change.clock)
+
+    return change(f"enhanced:{victim_id}", {"enhanced": enhanced, "reason": reason}, work, f"victim-{victim_id}")
 
 
 @router.post("/records/crimes/{crime_id}/victims/{victim_id}/opt-out", response_class=HTMLResponse)
-def victim_opt_out(
-    request: Request,
-    caller: CrimeRecorder,
-    db: Db,
-    clock: Now,
-    crime_id: str,
-    victim_id: str,
-    opted_out: Text = "",
-    reason: Text = "",
-):
+def victim_opt_out(change: Change, victim_id: str, opted_out: Text = "", reason: Text = ""):
     """The victim opts out of updates, or back in."""
-    return crime_act(
-        request,
-        caller,
-        db,
-        clock,
-        crime_id,
-        f"opt_out:{victim_id}",
-        {"opted_out": opted_out, "reason": reason},
-        lambda session: victims.set_opted_out(session, caller.actor, victim_id, opted_out == "yes", reason, clock),
-        f"victim-{victim_id}",
-    )
+
+    def work(session):
+        return victims.set_opted_out(session, change.actor, victim_id, opted_out == "yes", reason, change.clock)
+
+    return change(f"opt_out:{victim_id}", {"opted_out": opted_out, "reason": reason}, work, f"victim-{victim_id}")
