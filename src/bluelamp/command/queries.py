@@ -387,7 +387,7 @@ def due_for_breach(session: Session, now: datetime) -> list[Incident]:
     return list(session.scalars(statement.order_by(Incident.target_at).with_for_update(skip_locked=True)))
 
 
-# ---------------------------------------------------------------- checks from the field (mobile/checks.py)
+# ---------------------------------------------------------------- checks from the field (mobile/checks/)
 
 
 def incidents_at_place(

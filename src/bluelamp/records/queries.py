@@ -344,7 +344,7 @@ def visible_locations_at_postcode(session: Session, actor: Actor, postcode_norm:
 
 def visible_locations_by_address(session: Session, actor: Actor, words: str, limit: int) -> list[Location]:
     """Locations of the actor's force whose first address line holds ``words`` (any case)
-    the actor may see. Not indexed: a check asks for a street name at least (mobile/checks.py)."""
+    the actor may see. Not indexed: a check asks for a street name at least (mobile/checks/location.py)."""
     return list(
         session.scalars(
             select(Location)
