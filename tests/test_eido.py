@@ -487,7 +487,7 @@ def test_the_api_imports_with_201_and_replays_with_200(db, app, clock, schema):
 
 
 def test_without_nenas_schema_export_works_and_import_checks_shape_only(db, clock, monkeypatch, tmp_path):
-    monkeypatch.setattr(eido, "_CHECKOUT", tmp_path / "checkout")  # nothing beside this checkout
+    monkeypatch.setattr(eido.schema, "_CHECKOUT", tmp_path / "checkout")  # nothing beside this checkout
     assert eido.validator(None) is None
     document = export(db, clock, open_incident(db, clock).id)
     assert eido.check_document({"eidoVersion": "9"}).errors[0].path == "$.eidoVersion"
